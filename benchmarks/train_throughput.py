@@ -1,0 +1,100 @@
+"""Training images/s: digitgen's DCGAN.fit() against the documents' plain GradientTape loop.
+
+Both run in one process on the same data, interleaved round by round, so a noisy shared
+machine slows both alike; the figure that counts is the ratio of the medians.
+
+    python benchmarks/train_throughput.py [--data ../shared/data/mnist.npz] [--rounds 5]
+"""
+
+import argparse
+import statistics
+import time
+
+import train  # noqa: F401  (quiets TensorFlow's start-up log before it loads)
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from train.data import load_mnist, make_dataset
+from train.gan import DCGAN
+from train.models import build_discriminator, build_generator
+
+
+def plain_loop(images, batch_size, lr):
+    """The documents' loop (TensorFlow's DCGAN tutorial): one tf.function step, two tapes."""
+    generator, discriminator = build_generator(), build_discriminator()
+    g_opt, d_opt = keras.optimizers.Adam(lr), keras.optimizers.Adam(lr)
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    scaled = (images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
+    dataset = tf.data.Dataset.from_tensor_slices(scaled).shuffle(len(images)).batch(batch_size)
+
+    @tf.function
+    def train_step(real):
+        noise = tf.random.normal([batch_size, 100])
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = generator(noise, training=True)
+            real_out = discriminator(real, training=True)
+            fake_out = discriminator(fake, training=True)
+            g_loss = bce(tf.ones_like(fake_out), fake_out)
+            d_loss = bce(tf.ones_like(real_out), real_out) + bce(tf.zeros_like(fake_out), fake_out)
+        g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
+        g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+
+    def run_epoch():
+        for real in dataset:
+            train_step(real)
+
+    return run_epoch
+
+
+def digitgen_fit(images, batch_size, lr):
+    """digitgen's training: the DCGAN model's fit() on its tf.data pipeline."""
+    gan = DCGAN(build_generator(), build_discriminator())
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(lr),
+        g_optimizer=keras.optimizers.Adam(lr),
+        loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
+    )
+    dataset = make_dataset(images, batch_size, seed=0)
+    return lambda: gan.fit(dataset, epochs=1, verbose=0)
+
+
+def images_per_second(run_epoch, n_images):
+    start = time.perf_counter()
+    run_epoch()
+    return n_images / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data/mnist.npz")
+    parser.add_argument("--images", type=int, default=256 * 16, help="images per timed epoch")
+    parser.add_argument("--batch-size", type=int, default=256, help="the documents' 256")
+    parser.add_argument("--lr", type=float, default=1e-4, help="the documents' 1e-4")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    images, _ = load_mnist(args.data, limit=args.images)
+    contenders = {
+        "documents' loop": plain_loop(images, args.batch_size, args.lr),
+        "digitgen fit()": digitgen_fit(images, args.batch_size, args.lr),
+    }
+    for run_epoch in contenders.values():  # warm-up: tracing and first allocations
+        run_epoch()
+    rates = {name: [] for name in contenders}
+    for _ in range(args.rounds):
+        for name, run_epoch in contenders.items():
+            rates[name].append(images_per_second(run_epoch, len(images)))
+
+    print(f"{len(images)} images an epoch, batch {args.batch_size}, {args.rounds} rounds interleaved")
+    for name, values in rates.items():
+        print(f"  {name:16s} median {statistics.median(values):7.1f} images/s  "
+              f"(runs: {', '.join(f'{v:.0f}' for v in values)})")
+    ratio = statistics.median(rates["digitgen fit()"]) / statistics.median(rates["documents' loop"])
+    print(f"  speed-up {ratio:.2f}x (target >= 1.30x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from train.config import TrainConfig
+from train.report import read_history
+from train.train import RunError, train
+
+
+def tiny_config(data, **overrides):
+    settings = dict(data=str(data), epochs=2, batch_size=64, limit=256, seed=7, grid_size=16)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def test_tiny_run_writes_every_output(tmp_path, mnist_npz):
+    out = tmp_path / "run"
+    train(tiny_config(mnist_npz), out, verbose=0)
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["epochs"] == 2 and config["batch_size"] == 64 and config["seed"] == 7
+    history = read_history(out / "history.csv")
+    assert history["epoch"] == [0, 1]
+    assert all(np.isfinite(history["d_loss"])) and all(np.isfinite(history["g_loss"]))
+    assert all(rate > 0 for rate in history["images_per_s"])
+    for epoch in (1, 2):
+        assert Image.open(out / "samples" / f"epoch_{epoch:04d}.png").size == (122, 122)
+    assert Image.open(out / "losses.png").format == "PNG"
+    gif = Image.open(out / "progress.gif")
+    assert gif.is_animated and gif.n_frames == 2
+
+    generator = keras.models.load_model(out / "generator.keras")  # no custom objects needed
+    images = generator.predict(np.zeros((2, 100), np.float32), verbose=0)
+    assert images.shape == (2, 28, 28, 1) and np.abs(images).max() <= 1.0
+    assert keras.models.load_model(out / "discriminator.keras").output_shape == (None, 1)
+
+
+def test_a_run_folder_is_never_clobbered_and_resume_needs_a_run(tmp_path, mnist_npz):
+    out = tmp_path / "run"
+    train(tiny_config(mnist_npz, epochs=1), out, verbose=0)
+    with pytest.raises(RunError, match="already holds a run"):
+        train(tiny_config(mnist_npz, epochs=1), out, verbose=0)
+    with pytest.raises(RunError, match="no run to resume"):
+        train(tiny_config(mnist_npz), tmp_path / "empty", resume=True, verbose=0)
+
+
+def test_same_seed_same_first_epoch_losses(tmp_path, mnist_npz):
+    def first_epoch(name, seed):
+        train(tiny_config(mnist_npz, epochs=1, seed=seed), tmp_path / name, verbose=0)
+        history = read_history(tmp_path / name / "history.csv")
+        return history["d_loss"][0], history["g_loss"][0]
+
+    first = first_epoch("a", seed=3)
+    np.testing.assert_allclose(first_epoch("b", seed=3), first, rtol=1e-6)
+    assert not np.allclose(first_epoch("c", seed=4), first, rtol=1e-6)
+
+
+def test_ctrl_c_leaves_a_run_that_resumes_with_optimizer_state(tmp_path, mnist_npz):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "train", "--data", str(mnist_npz), "--limit", "256",
+               "--batch-size", "64", "--epochs", "500", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    metadata = out / "checkpoint" / "training_metadata.json"
+    deadline = time.monotonic() + 120
+    while not metadata.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert metadata.exists(), process.stderr.read() if process.poll() is not None else "no checkpoint"
+    time.sleep(1.0)  # interrupt somewhere in the middle of a later epoch
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "--resume" in stderr and "Traceback" not in stderr
+
+    done = len(read_history(out / "history.csv")["epoch"])
+    assert done >= 1
+    history = train(tiny_config(mnist_npz, epochs=done + 1), out, resume=True, verbose=0)
+    assert history.epoch == [done]  # only the missing epoch ran
+    assert read_history(out / "history.csv")["epoch"] == list(range(done + 1))
+    steps_per_epoch = 256 // 64
+    gan = history.model
+    assert int(gan.g_optimizer.iterations.numpy()) == (done + 1) * steps_per_epoch
+    assert int(gan.d_optimizer.iterations.numpy()) == (done + 1) * steps_per_epoch

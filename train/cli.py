@@ -1,0 +1,62 @@
+"""`python -m train`: the command line over train.train; TensorFlow loads only once it is needed."""
+
+from pathlib import Path
+
+import click
+
+from runtime.cli_support import CommandError, run_command
+from train.config import TrainConfig
+
+DEFAULTS = TrainConfig()
+
+
+class Interrupted(CommandError):
+    exit_code = 130  # the shell's code for Ctrl-C
+POSITIVE = click.IntRange(min=1)
+
+
+@click.command(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Examples:\n\n\b\n  python -m train --data ../shared/data/mnist.npz --epochs 50\n"
+    "  python -m train --data mnist.npz --limit 512 --epochs 2 --out runs/quick\n"
+    "  python -m train --out runs/quick --resume --epochs 10   # continue, or train more",
+)
+@click.option("--data", type=click.Path(dir_okay=True), default=None,
+              help="Local MNIST: mnist.npz (Keras layout) or IDX files (a file or their folder). "
+                   "Default: download with keras.datasets.mnist.")
+@click.option("--epochs", type=POSITIVE, default=DEFAULTS.epochs, show_default=True,
+              help="Total epochs; with --resume, a larger number trains that many more.")
+@click.option("--batch-size", type=POSITIVE, default=DEFAULTS.batch_size, show_default=True,
+              help="Images per step.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr,
+              show_default=True, help="Adam learning rate of both networks.")
+@click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.beta1,
+              show_default=True, help="Adam beta_1 of both networks.")
+@click.option("--latent-dim", type=POSITIVE, default=DEFAULTS.latent_dim, show_default=True,
+              help="Size of the generator's noise input.")
+@click.option("--limit", type=POSITIVE, default=None, help="Train on the first N images only.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/dcgan"),
+              show_default=True, help="Run folder: models, config, history, grids, checkpoints.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last completed epoch, with its saved settings.")
+@click.option("--seed", type=click.IntRange(min=0), default=DEFAULTS.seed, show_default=True,
+              help="Seed for weights, noise, dropout and shuffling: same seed, same run.")
+@click.option("--mixed-precision", is_flag=True, help="mixed_float16 on a GPU, mixed_bfloat16 on a CPU with bfloat16 support; else float32.")
+def train_command(out, resume, **settings):
+    """Train the seed DCGAN on MNIST and save generator.keras with its samples and history."""
+    from train.data import DataError
+    from train.train import RunError, train
+
+    try:
+        train(TrainConfig(**settings), out, resume=resume)
+    except (DataError, RunError) as error:
+        raise CommandError(str(error)) from None
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted; the last completed epoch is saved: python -m train --out {out} --resume"
+        ) from None
+    click.echo(f"saved {out / 'generator.keras'}")
+
+
+def main():
+    run_command(train_command, prog_name="python -m train")

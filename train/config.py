@@ -1,0 +1,28 @@
+"""One dataclass holds every training setting; it is saved with the run as config.json."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    data: str | None = None  # None: keras.datasets.mnist.load_data() (a download)
+    epochs: int = 50
+    batch_size: int = 128  # the DCGAN paper's settings: digits sooner than 1e-4 / 256 here
+    lr: float = 2e-4
+    beta1: float = 0.5
+    latent_dim: int = 100
+    limit: int | None = None  # train on the first N images only
+    seed: int = 0
+    mixed_precision: bool = False
+    grid_size: int = 64  # digits in each epoch's sample grid, all from one fixed noise
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainConfig":
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = json.loads(path.read_text())
+        return cls(**{key: value for key, value in values.items() if key in known})

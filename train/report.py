@@ -1,0 +1,70 @@
+"""End-of-run pictures, rebuilt from the files on disk so a resumed run's are complete too."""
+
+import csv
+from pathlib import Path
+
+from PIL import Image
+
+
+def read_history(history_csv):
+    """The CSV history as {column: [values]}, one row an epoch (a repeated epoch keeps its last row)."""
+    rows = {}
+    with open(history_csv, newline="") as stream:
+        for row in csv.DictReader(stream):
+            rows[int(row["epoch"])] = row
+    columns = {}
+    for epoch in sorted(rows):
+        for key, value in rows[epoch].items():
+            if not key.startswith("val_"):  # CSVLogger adds empty val_ columns ("NA") unasked
+                columns.setdefault(key, []).append(_number(value))
+    return columns
+
+
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def plot_losses(history_csv, out_png):
+    """Both networks' losses per epoch, one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history = read_history(history_csv)
+    epochs = [int(epoch) + 1 for epoch in history.get("epoch", [])]
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    axes.plot(epochs, history.get("d_loss", []), marker="o", label="discriminator")
+    axes.plot(epochs, history.get("g_loss", []), marker="o", label="generator")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("BCE loss")
+    axes.set_title("DCGAN losses")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    _save_atomically(out_png, lambda tmp: figure.savefig(tmp, format="png"))
+    plt.close(figure)
+
+
+def make_gif(frame_pngs, out_gif, frame_ms=300):
+    """The epoch grids as one animated GIF, the last frame held longer."""
+    frames = [Image.open(path).convert("L") for path in frame_pngs]
+    if not frames:
+        return
+    durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 5]
+    _save_atomically(
+        out_gif,
+        lambda tmp: frames[0].save(
+            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
+        ),
+    )
+
+
+def _save_atomically(path, write):
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    tmp.replace(path)

@@ -1,0 +1,99 @@
+"""One training run: data, models, callbacks, fit(), and the run's saved outputs."""
+
+from pathlib import Path
+
+import keras
+
+from train.callbacks import SampleGrid, Throughput, fixed_noise
+from train.config import TrainConfig
+from train.data import load_mnist, make_dataset
+from train.device import pick_strategy, use_mixed_precision
+from train.gan import DCGAN
+from train.models import build_discriminator, build_generator
+from train.report import make_gif, plot_losses
+
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.csv"
+CHECKPOINT_DIR = "checkpoint"
+SAMPLES_DIR = "samples"
+
+
+class RunError(Exception):
+    """A run that cannot start as asked (an occupied folder, nothing to resume, too little data)."""
+
+
+def prepare_run(config: TrainConfig, out_dir: Path, resume: bool) -> TrainConfig:
+    """Check the run folder; on resume, return the saved settings with the new epoch count."""
+    checkpoint = out_dir / CHECKPOINT_DIR
+    if resume:
+        if not (out_dir / CONFIG_FILE).is_file() or not checkpoint.is_dir():
+            raise RunError(f"{out_dir}: no run to resume (no {CONFIG_FILE} and {CHECKPOINT_DIR}/)")
+        saved = TrainConfig.load(out_dir / CONFIG_FILE)
+        saved.epochs, saved.data = config.epochs, config.data or saved.data
+        return saved
+    if (out_dir / CONFIG_FILE).exists() or checkpoint.exists():
+        raise RunError(f"{out_dir} already holds a run: add --resume to continue it, or pick another --out")
+    return config
+
+
+def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="auto"):
+    """Train (or continue) the DCGAN into out_dir; returns the Keras History."""
+    config = prepare_run(config, out_dir, resume)
+    images, _ = load_mnist(config.data, "train", config.limit)
+    if len(images) < config.batch_size:
+        raise RunError(f"--batch-size {config.batch_size} is more than the {len(images)} training images")
+
+    keras.utils.set_random_seed(config.seed)
+    policy = use_mixed_precision(config.mixed_precision)
+    strategy, device = pick_strategy()
+    print(f"training on {device}{f' with {policy}' if policy else ''}: "
+          f"{len(images)} images, batch {config.batch_size}, epochs {config.epochs}")
+
+    with strategy.scope():
+        generator = build_generator(config.latent_dim)
+        discriminator = build_discriminator()
+        gan = DCGAN(generator, discriminator, config.latent_dim, seed=config.seed)
+        gan.compile(
+            d_optimizer=_adam(config, loss_scaling=policy == "mixed_float16"),
+            g_optimizer=_adam(config, loss_scaling=policy == "mixed_float16"),
+            loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
+        )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config.save(out_dir / CONFIG_FILE)
+    callbacks = [
+        # Restores weights, both optimizers' state and the epoch; kept after the run ends,
+        # so a finished run can be extended with a larger --epochs.
+        keras.callbacks.BackupAndRestore(
+            str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True
+        ),
+        Throughput(config.batch_size),
+        SampleGrid(generator, fixed_noise(config.grid_size, config.latent_dim), out_dir / SAMPLES_DIR),
+        keras.callbacks.CSVLogger(str(out_dir / HISTORY_FILE), append=True),
+    ]
+    history = gan.fit(
+        make_dataset(images, config.batch_size, seed=config.seed),
+        epochs=config.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=verbose,
+    )
+    save_outputs(gan, out_dir)
+    return history
+
+
+def save_outputs(gan: DCGAN, out_dir: Path):
+    """The networks as plain .keras files, the loss plot and the progress GIF."""
+    for model in (gan.generator, gan.discriminator):
+        path = out_dir / f"{model.name}.keras"
+        tmp = path.with_name(path.stem + ".tmp.keras")  # Keras insists on the .keras suffix
+        model.save(tmp)
+        tmp.replace(path)
+    if (out_dir / HISTORY_FILE).is_file():
+        plot_losses(out_dir / HISTORY_FILE, out_dir / "losses.png")
+    make_gif(sorted((out_dir / SAMPLES_DIR).glob("epoch_*.png")), out_dir / "progress.gif")
+
+
+def _adam(config, loss_scaling):
+    optimizer = keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta1)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
