@@ -1,0 +1,38 @@
+"""`python -m export`: generator.keras -> generator.onnx, generator_int8.tflite, manifest, parity."""
+
+from pathlib import Path
+
+import click
+
+from runtime.cli_support import CommandError, run_command
+
+PARITY_FAILED = 1
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               epilog="Example:\n\n\b\n  python -m export --generator runs/dcgan/generator.keras --out artifacts")
+@click.option("--generator", "generator_path", type=click.Path(path_type=Path),
+              default=Path("artifacts/generator.keras"), show_default=True,
+              help="The trained Keras generator.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("artifacts"),
+              show_default=True, help="Folder for the exported files (replaced only when parity passes).")
+@click.option("--latents", type=click.IntRange(min=512), default=512, show_default=True,
+              help="Fixed N(0, 1) latents on which parity is checked.")
+def export_command(generator_path, out, latents):
+    """Convert the generator to ONNX and int8 TFLite and prove both match Keras."""
+    import export  # noqa: F401  (quiets TensorFlow's start-up log)
+    from export.export import ExportError, export as run_export
+
+    try:
+        report = run_export(generator_path, out, n_latents=latents, echo=click.echo)
+    except ExportError as error:
+        raise CommandError(str(error)) from None
+    if not report["passed"]:
+        failed = ", ".join(f"{c['model']} {c['metric']}" for c in report["checks"] if not c["passed"])
+        click.echo(f"error: parity failed ({failed}); {out} left as it was", err=True)
+        raise SystemExit(PARITY_FAILED)
+    click.echo(f"exported to {out}: parity passed")
+
+
+def main():
+    run_command(export_command, prog_name="python -m export")

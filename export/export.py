@@ -1,0 +1,85 @@
+"""One export: convert, check parity, write manifest and report, and only then replace the old files."""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from export import parity
+from export.convert import TFLITE_BATCH, to_onnx, to_tflite_int8
+from export.manifest import MANIFEST_FILE, build_manifest, tool_versions
+from runtime.backends import OnnxBackend, TFLiteBackend
+
+ONNX_FILE = "generator.onnx"
+TFLITE_FILE = "generator_int8.tflite"
+PARITY_FILE = "parity.json"
+PARITY_SEED = 2024  # parity latents: numpy default_rng, as the runtime draws them
+CALIBRATION_SEED = 7
+
+
+class ExportError(Exception):
+    """A generator that cannot be exported (missing, corrupt, not a generator)."""
+
+
+def load_generator(path):
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
+    try:
+        generator = keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a bad file; all mean "not loadable"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ExportError(f"{path}: not a loadable Keras model ({message})") from None
+    if len(generator.input_shape) != 2 or tuple(generator.output_shape[1:]) != (28, 28, 1):
+        raise ExportError(
+            f"{path}: not a digit generator (input {generator.input_shape}, "
+            f"output {generator.output_shape}; expected (N, latent) -> (N, 28, 28, 1))"
+        )
+    return generator
+
+
+def export(generator_path, out_dir, n_latents=512, n_calibration=512, echo=print):
+    """Export into out_dir; returns the parity report. On a failed gate nothing in out_dir changes."""
+    generator_path, out_dir = Path(generator_path), Path(out_dir)
+    generator = load_generator(generator_path)
+    latent_dim = generator.input_shape[-1]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as staging:
+        staging = Path(staging)
+        metadata = {"latent_dim": latent_dim, "value_range": list(parity.VALUE_RANGE), **{
+            f"version_{tool}": version for tool, version in tool_versions().items()}}
+        to_onnx(generator, staging / ONNX_FILE, metadata)
+        calibration = np.random.default_rng(CALIBRATION_SEED).standard_normal(
+            (n_calibration, latent_dim), dtype=np.float32)
+        to_tflite_int8(generator, staging / TFLITE_FILE, calibration)
+
+        checks = check_parity(generator, staging, n_latents)
+        report = parity.report(checks, n_latents, PARITY_SEED)
+        echo(parity.table(checks))
+        if not report["passed"]:
+            return report
+        (staging / PARITY_FILE).write_text(json.dumps(report, indent=2) + "\n")
+        models = {
+            "onnx": (staging / ONNX_FILE, ["N", latent_dim], ["N", 28, 28, 1], {}),
+            "tflite": (staging / TFLITE_FILE, [TFLITE_BATCH, latent_dim], [TFLITE_BATCH, 28, 28, 1],
+                       {"quantization": "full int8 (weights and activations)", "batch": TFLITE_BATCH}),
+        }
+        manifest = build_manifest(generator_path, models, latent_dim, parity.VALUE_RANGE)
+        manifest["parity"] = {"file": PARITY_FILE, "passed": True}
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+        for name in (ONNX_FILE, TFLITE_FILE, PARITY_FILE, MANIFEST_FILE):  # manifest last
+            shutil.move(staging / name, out_dir / name)
+    return report
+
+
+def check_parity(generator, model_dir, n_latents):
+    latents = np.random.default_rng(PARITY_SEED).standard_normal(
+        (n_latents, generator.input_shape[-1]), dtype=np.float32)
+    reference = generator.predict(latents, batch_size=256, verbose=0)
+    onnx_images = OnnxBackend(model_dir / ONNX_FILE).run(latents)
+    tflite_images = TFLiteBackend(model_dir / TFLITE_FILE).run(latents)
+    return parity.onnx_checks(reference, onnx_images) + parity.tflite_checks(reference, tflite_images)

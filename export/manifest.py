@@ -1,0 +1,54 @@
+"""manifest.json: what was exported, how to feed it, and what made it; the runtime trusts nothing else."""
+
+import datetime
+import hashlib
+from importlib import metadata
+from pathlib import Path
+
+MANIFEST_FILE = "manifest.json"
+TOOLS = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_entry(path, **details):
+    path = Path(path)
+    return {"name": path.name, "sha256": sha256(path), "size": path.stat().st_size, **details}
+
+
+def tool_versions():
+    versions = {}
+    for tool in TOOLS:
+        try:
+            versions[tool] = metadata.version(tool)
+        except metadata.PackageNotFoundError:
+            versions[tool] = None
+    return versions
+
+
+def build_manifest(source, models, latent_dim, value_range):
+    """`models`: {backend: (path, input shape, output shape, extra details)} of the exported files."""
+    return {
+        "format_version": 1,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "source": file_entry(source),
+        "latent_dim": latent_dim,
+        "noise": "numpy.random.default_rng(seed).standard_normal((n, latent_dim), dtype=float32)",
+        "value_range": list(value_range),
+        "models": {
+            backend: file_entry(
+                path,
+                input={"name": "z", "dtype": "float32", "shape": input_shape},
+                output={"name": "images", "dtype": "float32", "shape": output_shape},
+                **extra,
+            )
+            for backend, (path, input_shape, output_shape, extra) in models.items()
+        },
+        "tools": tool_versions(),
+    }

@@ -1,0 +1,84 @@
+"""How far the exported models are from Keras on the same latents, and whether that is close enough."""
+
+import dataclasses
+
+import numpy as np
+
+VALUE_RANGE = (-1.0, 1.0)
+PEAK_TO_PEAK = VALUE_RANGE[1] - VALUE_RANGE[0]
+
+ONNX_MAX_ABS = 1e-5  # tf2onnx's own tests compare at atol 1e-5
+TFLITE_MIN_PSNR_DB = 35.0
+
+
+@dataclasses.dataclass
+class Check:
+    """One figure, and where gated, its threshold and verdict (a figure without a gate is reported only)."""
+
+    model: str
+    metric: str
+    value: float
+    threshold: float | None = None
+    rule: str | None = None  # "<=" or ">="
+
+    @property
+    def passed(self):
+        if self.threshold is None:
+            return True
+        return bool(self.value <= self.threshold if self.rule == "<=" else self.value >= self.threshold)
+
+
+def error_figures(reference, candidate):
+    """Max, mean and p99 abs error, PSNR over the [-1, 1] range, and cosine similarity."""
+    reference = np.asarray(reference, np.float64).ravel()
+    candidate = np.asarray(candidate, np.float64).ravel()
+    abs_error = np.abs(candidate - reference)
+    mse = float(np.mean(abs_error**2))
+    psnr = float("inf") if mse == 0 else 10 * np.log10(PEAK_TO_PEAK**2 / mse)
+    norms = np.linalg.norm(reference) * np.linalg.norm(candidate)
+    cosine = float(reference @ candidate / norms) if norms else float("nan")
+    return {
+        "max_abs": float(abs_error.max()),
+        "mean_abs": float(abs_error.mean()),
+        "p99_abs": float(np.percentile(abs_error, 99)),
+        "psnr_db": psnr,
+        "cosine": cosine,
+    }
+
+
+def onnx_checks(keras_images, onnx_images):
+    figures = error_figures(keras_images, onnx_images)
+    return [
+        Check("onnx", "max_abs", figures["max_abs"], ONNX_MAX_ABS, "<="),
+        *(Check("onnx", name, figures[name]) for name in ("mean_abs", "p99_abs", "psnr_db", "cosine")),
+    ]
+
+
+def tflite_checks(keras_images, tflite_images):
+    figures = error_figures(keras_images, tflite_images)
+    return [
+        *(Check("tflite_int8", name, figures[name]) for name in ("max_abs", "mean_abs", "p99_abs")),
+        Check("tflite_int8", "psnr_db", figures["psnr_db"], TFLITE_MIN_PSNR_DB, ">="),
+        Check("tflite_int8", "cosine", figures["cosine"]),
+    ]
+
+
+def report(checks, n_latents, seed):
+    """parity.json's content: every figure, each threshold, each verdict, and the overall one."""
+    return {
+        "latents": {"count": n_latents, "distribution": "N(0, 1)", "numpy_default_rng_seed": seed},
+        "passed": all(check.passed for check in checks),
+        "checks": [
+            {**dataclasses.asdict(check), "passed": check.passed} for check in checks
+        ],
+    }
+
+
+def table(checks):
+    """The checks as a short console table, Polygraphy-style: model, metric, value, gate, verdict."""
+    lines = [f"{'model':12s} {'metric':9s} {'value':>12s}  {'gate':>12s}  result"]
+    for check in checks:
+        gate = f"{check.rule} {check.threshold:g}" if check.threshold is not None else ""
+        verdict = ("PASS" if check.passed else "FAIL") if check.threshold is not None else ""
+        lines.append(f"{check.model:12s} {check.metric:9s} {check.value:12.6g}  {gate:>12s}  {verdict}")
+    return "\n".join(lines)

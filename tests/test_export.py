@@ -1,0 +1,168 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from click.testing import CliRunner
+
+import export.export as exporting
+from export.cli import export_command
+from export.manifest import sha256
+from train.models import build_generator
+
+
+def random_generator(seed, contrast=10.0):
+    """A random-weight generator with non-trivial batch-norm statistics and a trained model's
+    output spread (a fresh one's images are all near 0, which would make any two look alike)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    generator = build_generator(100)
+    rng = np.random.default_rng(seed)
+    for layer in generator.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(rng.normal(0, 0.05, layer.moving_mean.shape))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
+    last_kernel = generator.layers[-2].kernel
+    last_kernel.assign(last_kernel * contrast)
+    return generator
+
+
+def perturb_onnx(source, target, delta=1e-3):
+    """Copy an ONNX model with its largest weight tensor shifted by delta."""
+    model = onnx.load(source)
+    weights = max(model.graph.initializer, key=lambda t: int(np.prod(t.dims)))
+    array = onnx.numpy_helper.to_array(weights) + np.float32(delta)
+    weights.CopyFrom(onnx.numpy_helper.from_array(array, weights.name))
+    onnx.save(model, target)
+
+
+@pytest.fixture(scope="module")
+def generator_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "generator.keras"
+    random_generator(5).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def exported(generator_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("artifacts")
+    report = exporting.export(generator_file, out, echo=lambda text: None)
+    return out, report
+
+
+def test_export_passes_and_writes_a_complete_manifest(exported, generator_file):
+    out, report = exported
+    assert report["passed"]
+    parity = json.loads((out / "parity.json").read_text())
+    assert parity == report and parity["latents"]["count"] >= 512
+    gates = {(c["model"], c["metric"]): c for c in parity["checks"] if c["threshold"] is not None}
+    assert gates[("onnx", "max_abs")]["threshold"] == 1e-5
+    assert gates[("tflite_int8", "psnr_db")]["threshold"] == 35.0
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["latent_dim"] == 100 and manifest["value_range"] == [-1.0, 1.0]
+    assert manifest["source"]["sha256"] == sha256(generator_file)
+    for entry in manifest["models"].values():
+        assert entry["sha256"] == sha256(out / entry["name"])
+        assert entry["size"] == (out / entry["name"]).stat().st_size
+        assert entry["input"]["name"] == "z" and entry["output"]["name"] == "images"
+    assert all(manifest["tools"][tool] for tool in ("tensorflow", "keras", "tf2onnx", "onnx"))
+    assert not list(out.glob(".export-*"))  # the staging folder is gone
+
+
+def test_onnx_model_has_dynamic_batch_and_metadata(exported):
+    out, _ = exported
+    model = onnx.load(out / "generator.onnx")
+    (model_input,), (model_output,) = model.graph.input, model.graph.output
+    assert model_input.name == "z" and model_output.name == "images"
+    input_dims = model_input.type.tensor_type.shape.dim
+    assert input_dims[0].dim_param and input_dims[1].dim_value == 100
+    assert [d.dim_value for d in model_output.type.tensor_type.shape.dim[1:]] == [28, 28, 1]
+    assert model.opset_import[0].version >= 17
+    props = {p.key: p.value for p in model.metadata_props}
+    assert props["latent_dim"] == "100" and props["value_range"] == "[-1.0, 1.0]"
+    assert props["version_tensorflow"] and props["version_tf2onnx"]
+
+
+def test_tflite_weights_and_activations_are_int8(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(exported[0] / "generator_int8.tflite"))
+    interpreter.allocate_tensors()
+    model_input = interpreter.get_input_details()[0]
+    model_output = interpreter.get_output_details()[0]
+    assert model_input["dtype"] == np.float32 and model_output["dtype"] == np.float32
+    ops = interpreter._get_ops_details()
+    assert {op["op_name"] for op in ops} >= {"QUANTIZE", "FULLY_CONNECTED", "TRANSPOSE_CONV", "DEQUANTIZE"}
+    tensors = interpreter.get_tensor_details()
+    for op in ops:
+        if op["op_name"] in ("FULLY_CONNECTED", "TRANSPOSE_CONV"):
+            weights = [i for i in op["inputs"] if tensors[i]["name"] and len(tensors[i]["shape"]) >= 2]
+            data = [tensors[i]["dtype"] for i in op["inputs"] if i >= 0 and len(tensors[i]["shape"]) >= 2]
+            assert weights and all(dtype == np.int8 for dtype in data), op
+            assert all(tensors[i]["dtype"] == np.int8 for i in op["outputs"]), op
+
+
+def test_gate_catches_a_perturbed_onnx_model(exported, generator_file, tmp_path):
+    out, _ = exported
+    perturb_onnx(out / "generator.onnx", tmp_path / "generator.onnx")
+    (tmp_path / "generator_int8.tflite").write_bytes((out / "generator_int8.tflite").read_bytes())
+
+    checks = exporting.check_parity(exporting.load_generator(generator_file), tmp_path, 512)
+    verdicts = {(c.model, c.metric): c.passed for c in checks}
+    assert verdicts[("onnx", "max_abs")] is False
+    assert verdicts[("tflite_int8", "psnr_db")] is True
+
+
+def test_gate_catches_a_wrong_tflite_model(exported, generator_file, tmp_path):
+    """The int8 model of another generator: a plausible-looking but wrong model."""
+    out, _ = exported
+    other = random_generator(99)
+    calibration = np.random.default_rng(0).standard_normal((64, 100), dtype=np.float32)
+    exporting.to_tflite_int8(other, tmp_path / "generator_int8.tflite", calibration)
+    (tmp_path / "generator.onnx").write_bytes((out / "generator.onnx").read_bytes())
+
+    checks = exporting.check_parity(exporting.load_generator(generator_file), tmp_path, 512)
+    verdicts = {(c.model, c.metric): c.passed for c in checks}
+    assert verdicts[("tflite_int8", "psnr_db")] is False
+    assert verdicts[("onnx", "max_abs")] is True
+
+
+def test_failed_parity_exits_1_and_leaves_old_artifacts(generator_file, tmp_path, monkeypatch):
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    previous = {name: f"previous {name}" for name in ("generator.onnx", "manifest.json", "parity.json")}
+    for name, text in previous.items():
+        (out / name).write_text(text)
+
+    real_to_onnx = exporting.to_onnx
+
+    def broken_to_onnx(generator, path, metadata):  # as if the converter had a bug
+        real_to_onnx(generator, path, metadata)
+        perturb_onnx(path, path)
+
+    monkeypatch.setattr(exporting, "to_onnx", broken_to_onnx)
+    result = CliRunner().invoke(
+        export_command, ["--generator", str(generator_file), "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "parity failed" in result.output
+    assert {p.name: p.read_text() for p in out.iterdir()} == previous
+
+
+@pytest.mark.parametrize("content", [None, b"PK\x03\x04 truncated"])
+def test_missing_or_corrupt_generator_is_one_line_exit_2(tmp_path, content):
+    generator = tmp_path / "generator.keras"
+    if content is not None:
+        generator.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "export", "--generator", str(generator), "--out", str(tmp_path / "o")],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(generator) in last
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
