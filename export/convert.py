@@ -27,6 +27,8 @@ def to_onnx(generator, path, metadata):
     model, _ = tf2onnx.convert.from_function(
         generate, input_signature=generate.input_signature, opset=ONNX_OPSET
     )
+    for value in (model.graph.input[0], model.graph.output[0]):  # name the dynamic batch axis
+        value.type.tensor_type.shape.dim[0].dim_param = "N"
     model.producer_name = "digitgen"
     onnx.helper.set_model_props(model, {key: str(value) for key, value in metadata.items()})
     onnx.checker.check_model(model)

@@ -1,0 +1,177 @@
+"""`digitgen`: generate a grid of handwritten digits with the bundled model, offline."""
+
+import io
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from runtime import __version__
+from runtime.backends import BACKENDS, ModelError
+from runtime.cli_support import CommandError, run_command
+
+MAX_N = 10_000  # a 100x100 grid; beyond it a PNG is no longer something to look at
+MODEL_ERROR = 1
+
+EXAMPLES = """Examples:
+
+\b
+  digitgen --seed 42 --n 16                 # digits.png, 16 digits in a 4x4 grid
+  digitgen --seed 7 --n 64 --scale 4 --out big.png
+  digitgen --seed 42 --n 100 --format npy --out digits.npy
+  digitgen --seed 42 --out - > digits.png   # PNG bytes on stdout
+  digitgen --backend tflite --threads 2     # int8 model (pip install 'digitgen[tflite]')
+  digitgen info                             # the model, its manifest, the versions
+  digitgen bench                            # images/s on this device
+"""
+
+
+def model_options(function):
+    """--model, --backend, --threads: shared by generation, info and bench."""
+    function = click.option("--threads", type=click.IntRange(min=1), default=None,
+                            help="Inference threads (default: one per core).")(function)
+    function = click.option("--backend", type=click.Choice(sorted(BACKENDS)), default=None,
+                            help="onnx (float) or tflite (int8). Default: from --model's suffix, else onnx.")(function)
+    function = click.option("--model", type=click.Path(exists=True, path_type=Path), default=None,
+                            help="An exported .onnx or .tflite file, or a folder with manifest.json. "
+                                 "Default: the bundled model.")(function)
+    return function
+
+
+def load_generator(model, backend, threads, group_options=None):
+    from runtime.generator import DigitGenerator
+    from runtime.model_files import backend_for
+
+    group_options = group_options or {}
+    model = model or group_options.get("model")
+    backend = backend or group_options.get("backend")
+    threads = threads or group_options.get("threads")
+    backend = backend or (backend_for(model) if model and model.is_file() else None) or "onnx"
+    try:
+        return DigitGenerator(model=model, backend=backend, threads=threads)
+    except ModelError as error:
+        raise ModelFailure(str(error)) from None
+
+
+class ModelFailure(CommandError):
+    exit_code = MODEL_ERROR
+
+
+@click.group(invoke_without_command=True, epilog=EXAMPLES,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Noise seed: the same seed gives the same digits everywhere. Default: random (printed).")
+@click.option("--n", "n", type=click.IntRange(1, MAX_N), default=16, show_default=True,
+              help=f"How many digits (1 to {MAX_N}).")
+@click.option("--out", type=str, default=None,
+              help="Output file, or - for stdout. Default: digits.png (digits.npy with --format npy).")
+@click.option("--format", "fmt", type=click.Choice(["png", "npy"]), default="png", show_default=True,
+              help="png: one grid image; npy: the uint8 (N, 28, 28) array.")
+@click.option("--cols", type=click.IntRange(min=1), default=None, help="Digits per grid row (default: a square).")
+@click.option("--scale", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="Enlarge the grid K times (nearest neighbour).")
+@model_options
+@click.version_option(__version__, prog_name="digitgen")
+@click.pass_context
+def cli(ctx, seed, n, out, fmt, cols, scale, model, backend, threads):
+    """Generate handwritten digits with a DCGAN, on this CPU, offline."""
+    if ctx.invoked_subcommand is not None:  # `digitgen --backend tflite bench` means the same as
+        ctx.obj = {"model": model, "backend": backend, "threads": threads}  # `digitgen bench --backend tflite`
+        return
+    out = out or f"digits.{fmt}"
+    if out != "-":
+        check_writable(Path(out))
+    elif sys.stdout.isatty():
+        raise CommandError("--out - writes binary data: redirect it to a file or a pipe")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    generator = load_generator(model, backend, threads)
+    digits = generator.generate(n, seed)
+    buffer = io.BytesIO()
+    if fmt == "png":
+        generator.grid(digits, cols=cols, scale=scale).save(buffer, format="PNG")
+    else:
+        import numpy as np
+
+        np.save(buffer, digits)
+    if out == "-":
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.buffer.flush()
+    else:
+        write_atomically(Path(out), buffer.getvalue())
+        click.echo(f"{out}  ({n} digits, seed {seed}, {generator.backend})")
+
+
+def check_writable(path):
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CommandError(f"cannot write {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise CommandError(f"cannot write {path}: it is a folder")
+    if not os.access(folder, os.W_OK):
+        raise CommandError(f"cannot write {path}: folder {folder} is not writable")
+
+
+def write_atomically(path, data):
+    """Write to a temporary file beside the target, then rename: never a half-written file."""
+    descriptor, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@cli.command()
+@model_options
+@click.pass_obj
+def info(group_options, model, backend, threads):
+    """Show the model, its manifest and parity figures, and the versions in use."""
+    import numpy as np
+
+    generator = load_generator(model, backend, threads, group_options)
+    manifest = generator.manifest or {}
+    click.echo(f"digitgen {__version__}")
+    click.echo(f"model     {generator.model_path}")
+    click.echo(f"backend   {generator.backend} ({generator.engine.version}), numpy {np.__version__}")
+    click.echo(f"input     {generator.engine.input_name} {generator.engine.input_shape}  float32 N(0, 1)")
+    click.echo(f"output    {generator.engine.output_name} {generator.engine.output_shape}  float32 in [-1, 1]")
+    if not manifest:
+        click.echo("manifest  none (shapes checked instead)")
+        return
+    click.echo(f"manifest  created {manifest.get('created')}, sha256 verified")
+    for name, entry in manifest["models"].items():
+        click.echo(f"  {name:7s} {entry['name']}  {entry['size']:,} bytes  sha256 {entry['sha256'][:16]}…")
+    tools = ", ".join(f"{k} {v}" for k, v in manifest.get("tools", {}).items() if v)
+    click.echo(f"  made with {tools}")
+
+
+@cli.command()
+@model_options
+@click.option("--seconds", type=click.FloatRange(min=0.1), default=1.0, show_default=True,
+              help="Time spent on each batch size.")
+@click.pass_obj
+def bench(group_options, model, backend, threads, seconds):
+    """Measure latency and throughput of generate() on this device."""
+    import time
+
+    generator = load_generator(model, backend, threads, group_options)
+    generator.generate(16, 0)  # warm-up
+    click.echo(f"{generator.backend}, threads {threads or (group_options or {}).get('threads') or 'auto'}")
+    for batch in (1, 16, 256):
+        calls, start = 0, time.perf_counter()
+        while calls == 0 or time.perf_counter() - start < seconds:
+            generator.generate(batch, calls)
+            calls += 1
+        elapsed = time.perf_counter() - start
+        click.echo(f"  batch {batch:4d}: {elapsed / calls * 1000:8.2f} ms a call, "
+                   f"{calls * batch / elapsed:9.1f} images/s")
+
+
+def main():
+    run_command(cli, expected_errors=(ValueError,), prog_name="digitgen")

@@ -1,0 +1,75 @@
+"""Finding a model and trusting it: the bundled one, a given folder or file, checked before use."""
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+
+from runtime.backends import ModelError
+
+MANIFEST_FILE = "manifest.json"
+SUFFIXES = {".onnx": "onnx", ".tflite": "tflite"}
+
+
+def bundled_model_dir():
+    """The model shipped with the package; in a source checkout, the repository's artifacts/."""
+    packaged = Path(str(resources.files("runtime") / "model"))
+    if (packaged / MANIFEST_FILE).is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / "artifacts"
+    if (checkout / MANIFEST_FILE).is_file():
+        return checkout
+    raise ModelError("no bundled model found: reinstall digitgen, or pass --model FILE")
+
+
+def backend_for(path):
+    """The backend a model file's suffix implies, or None."""
+    return SUFFIXES.get(Path(path).suffix.lower())
+
+
+def resolve(model, backend):
+    """Return (model file, manifest or None) for `backend`, the file's sha256 already verified."""
+    folder = bundled_model_dir() if model is None else Path(model)
+    if folder.is_dir():
+        manifest = read_manifest(folder / MANIFEST_FILE)
+        entry = manifest["models"].get(backend)
+        if entry is None:
+            raise ModelError(f"{folder}: its manifest lists no {backend} model")
+        path = folder / entry["name"]
+        verify(path, entry)
+        return path, manifest
+    path = folder
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    beside = path.parent / MANIFEST_FILE
+    if beside.is_file():
+        manifest = read_manifest(beside)
+        entry = next((e for e in manifest["models"].values() if e["name"] == path.name), None)
+        if entry is not None:
+            verify(path, entry)
+            return path, manifest
+    return path, None  # no manifest: the caller checks the model's input and output shapes
+
+
+def read_manifest(path):
+    try:
+        manifest = json.loads(Path(path).read_text())
+        manifest["models"], manifest["latent_dim"]
+    except FileNotFoundError:
+        raise ModelError(f"{path}: no such manifest") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ModelError(f"{path}: not a digitgen manifest ({type(error).__name__}: {error})") from None
+    return manifest
+
+
+def verify(path, entry):
+    """Refuse a model whose bytes are not the ones its manifest describes."""
+    if not path.is_file():
+        raise ModelError(f"{path}: missing (the manifest lists it)")
+    if path.stat().st_size != entry["size"]:
+        raise ModelError(
+            f"{path}: {path.stat().st_size} bytes, manifest says {entry['size']}: truncated or replaced"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != entry["sha256"]:
+        raise ModelError(f"{path}: sha256 does not match its manifest: the file was modified")

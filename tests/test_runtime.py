@@ -1,0 +1,227 @@
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from runtime import DigitGenerator, ModelError
+from runtime.cli import cli
+from runtime.model_files import bundled_model_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCKER = """
+import importlib.abc, sys
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError("blocked in this test: " + name)
+sys.meta_path.insert(0, Blocker())
+"""
+TRAINING_SIDE = ("tensorflow", "keras", "tf2onnx", "tf_keras")
+# seed 42, 16 digits, default grid: the PNG's sha256 for the bundled model (by its ONNX sha256)
+PINNED_PNG = {}
+
+
+def run_python(code, blocked=TRAINING_SIDE, cwd=ROOT):
+    script = BLOCKER.format(blocked=set(blocked)) + code
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the source tree, installed or not
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, cwd=cwd, env=env)
+
+
+def run_cli(*args, blocked=TRAINING_SIDE, cwd=ROOT):
+    code = f"import sys; sys.argv = ['digitgen', *{list(args)!r}]\nfrom runtime.cli import main\nmain()"
+    return run_python(code, blocked, cwd)
+
+
+def test_runtime_and_cli_work_where_tensorflow_cannot_be_imported(tmp_path):
+    result = run_python(
+        "import runtime\n"
+        "digits = runtime.DigitGenerator().generate(4, seed=1)\n"
+        "assert digits.shape == (4, 28, 28)\n"
+        "from runtime.cli import cli\n"
+        "import sys; assert not {'tensorflow', 'keras', 'tf2onnx'} & set(sys.modules), sys.modules\n"
+        "import tensorflow  # the blocker itself must work, or this test proves nothing\n"
+    )
+    assert b"blocked in this test: tensorflow" in result.stderr, result.stderr
+    assert result.stderr.count(b"Traceback") == 1  # only the deliberate import at the end failed
+    result = run_cli("--seed", "42", "--n", "16", "--out", str(tmp_path / "d.png"))
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "d.png").size == (122, 122)
+
+
+def test_same_seed_same_digits_and_chunking_is_invisible():
+    generator = DigitGenerator()
+    first = generator.generate(16, seed=42)
+    assert first.dtype == np.uint8 and first.shape == (16, 28, 28)
+    np.testing.assert_array_equal(generator.generate(16, seed=42), first)
+    assert not np.array_equal(generator.generate(16, seed=43), first)
+    np.testing.assert_array_equal(generator.generate(300, seed=42)[:16], first)  # 300: two chunks
+    latents = np.random.default_rng(42).standard_normal((16, 100), dtype=np.float32)
+    expected = np.clip(np.rint((generator.engine.run(latents)[..., 0] + 1) * 127.5), 0, 255)
+    np.testing.assert_array_equal(first, expected.astype(np.uint8))
+
+
+def test_seed_42_png_is_pinned_for_the_bundled_model(tmp_path):
+    manifest = json.loads((bundled_model_dir() / "manifest.json").read_text())
+    model_sha = manifest["models"]["onnx"]["sha256"]
+    hashes = set()
+    for attempt in range(2):
+        out = tmp_path / f"{attempt}.png"
+        assert CliRunner().invoke(cli, ["--seed", "42", "--n", "16", "--out", str(out)]).exit_code == 0
+        hashes.add(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert len(hashes) == 1  # byte-identical run after run
+    assert model_sha in PINNED_PNG, f"pin the new bundled model: {model_sha!r}: {hashes.pop()!r}"
+    assert hashes == {PINNED_PNG[model_sha]}
+
+
+def test_generate_is_safe_from_several_threads():
+    generator = DigitGenerator()
+    expected = {seed: generator.generate(40, seed) for seed in range(6)}
+    results = {}
+
+    def work(seed):
+        results[seed] = generator.generate(40, seed)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for seed in range(6):
+        np.testing.assert_array_equal(results[seed], expected[seed])
+
+
+def test_tflite_backend_gives_close_digits():
+    pytest.importorskip("ai_edge_litert")
+    float_digits = DigitGenerator().generate(40, seed=3).astype(np.int16)
+    int8_digits = DigitGenerator(backend="tflite", threads=2).generate(40, seed=3).astype(np.int16)
+    assert int8_digits.shape == (40, 28, 28)  # 40 is not a multiple of the model's batch of 16
+    assert np.abs(int8_digits - float_digits).mean() < 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "3", True])
+def test_generate_refuses_a_bad_count(bad):
+    with pytest.raises(ValueError, match="n must be"):
+        DigitGenerator().generate(bad, seed=1)
+
+
+def test_generate_refuses_a_bad_seed_and_backend():
+    with pytest.raises(ValueError, match="seed must be"):
+        DigitGenerator().generate(4, seed=-5)
+    with pytest.raises(ValueError, match="unknown backend"):
+        DigitGenerator(backend="torch")
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("generator.onnx", "generator_int8.tflite", "manifest.json"):
+        shutil.copy(bundled_model_dir() / name, folder / name)
+    return folder
+
+
+def test_tampered_or_truncated_model_is_refused(model_copy):
+    onnx_file = model_copy / "generator.onnx"
+    data = bytearray(onnx_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx_file.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        DigitGenerator(model=model_copy)
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        DigitGenerator(model=onnx_file)  # the manifest beside a given file is honoured too
+    onnx_file.write_bytes(bytes(data[:1000]))
+    with pytest.raises(ModelError, match="truncated or replaced"):
+        DigitGenerator(model=model_copy)
+
+
+def test_model_without_manifest_is_checked_by_shape(model_copy, tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    alone = tmp_path / "alone.onnx"
+    shutil.copy(model_copy / "generator.onnx", alone)
+    assert DigitGenerator(model=alone).generate(2, seed=0).shape == (2, 28, 28)
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["z"], ["images"])], "not-a-generator",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 100])],
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 100])],
+    )
+    onnx.save(helper.make_model(graph), tmp_path / "identity.onnx")
+    with pytest.raises(ModelError, match="not a digit generator"):
+        DigitGenerator(model=tmp_path / "identity.onnx")
+    (tmp_path / "garbage.onnx").write_bytes(b"\x00garbage")
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        DigitGenerator(model=tmp_path / "garbage.onnx")
+
+
+def test_cli_default_writes_digits_png_and_prints_its_path(tmp_path):
+    result = run_cli("--seed", "42", "--n", "16", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith("digits.png")
+    assert Image.open(tmp_path / "digits.png").size == (122, 122)
+    assert [p.name for p in tmp_path.iterdir()] == ["digits.png"]  # no temporary file left
+
+
+def test_cli_stdout_npy_cols_and_scale(tmp_path):
+    png = run_cli("--seed", "1", "--n", "6", "--cols", "3", "--scale", "2", "--out", "-")
+    assert png.returncode == 0
+    assert Image.open(io.BytesIO(png.stdout)).size == (2 * (3 * 30 + 2), 2 * (2 * 30 + 2))
+    result = CliRunner().invoke(cli, ["--seed", "1", "--n", "6", "--format", "npy",
+                                      "--out", str(tmp_path / "d.npy")])
+    assert result.exit_code == 0
+    digits = np.load(tmp_path / "d.npy")
+    assert digits.dtype == np.uint8 and digits.shape == (6, 28, 28)
+    np.testing.assert_array_equal(digits, DigitGenerator().generate(6, seed=1))
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--n", "0"], 2, "--n"),
+    (["--n", "ten"], 2, "--n"),
+    (["--n", "10001"], 2, "--n"),
+    (["--seed", "-3"], 2, "--seed"),
+    (["--backend", "cuda"], 2, "--backend"),
+    (["--model", "missing.onnx"], 2, "missing.onnx"),
+    (["--out", "no/such/folder/d.png"], 2, "does not exist"),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, code, message):
+    result = run_cli(*args, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == code
+    assert len(stderr.strip().splitlines()) == 1 and stderr.startswith("error: ") and message in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_tampered_model_exits_1_and_keeps_the_old_output(model_copy, tmp_path):
+    (model_copy / "generator.onnx").write_bytes(b"tampered")
+    out = tmp_path / "digits.png"
+    out.write_bytes(b"previous")
+    result = run_cli("--model", str(model_copy), "--out", str(out))
+    assert result.returncode == 1 and b"truncated or replaced" in result.stderr
+    assert b"Traceback" not in result.stderr and out.read_bytes() == b"previous"
+
+
+def test_cli_tflite_without_litert_says_how_to_install(tmp_path):
+    result = run_cli("--backend", "tflite", blocked=TRAINING_SIDE + ("ai_edge_litert",), cwd=tmp_path)
+    assert result.returncode == 1
+    assert b"pip install 'digitgen[tflite]'" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_cli_info_bench_help_and_version():
+    runner = CliRunner()
+    info = runner.invoke(cli, ["info"])
+    assert info.exit_code == 0 and "sha256 verified" in info.output and "tf2onnx" in info.output
+    bench = runner.invoke(cli, ["--backend", "onnx", "bench", "--seconds", "0.1"])
+    assert bench.exit_code == 0 and "batch  256" in bench.output and "images/s" in bench.output
+    assert "Examples" in runner.invoke(cli, ["--help"]).output
+    assert runner.invoke(cli, ["--version"]).output.startswith("digitgen, version")
