@@ -5,7 +5,7 @@ generator.keras, classifies 2,000 samples: the mean top-class confidence, the sh
 classified with confidence >= 0.9, and the classifier Inception Score (10 = ten clean, balanced
 classes). The evaluation issue brings the full metrics; this is the early signal.
 
-    python benchmarks/compare_defaults.py --data ../shared/data/mnist.npz RUN_DIR [RUN_DIR ...]
+    python -m benchmarks.compare_defaults --data ../shared/data/mnist.npz RUN_DIR [RUN_DIR ...]
 """
 
 import argparse

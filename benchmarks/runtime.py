@@ -1,7 +1,7 @@
 """Runtime figures in one run: cold start against the documents' TensorFlow way, throughput of both
 backends, and this CPU's numpy sgemm rate to express float throughput as a share of the machine.
 
-    python benchmarks/runtime.py [--repeats 5]    (the TensorFlow comparison needs the train extra)
+    python -m benchmarks.runtime [--repeats 5]    (the TensorFlow comparison needs the train extra)
 """
 
 import argparse

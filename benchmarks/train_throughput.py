@@ -3,7 +3,7 @@
 Both run in one process on the same data, interleaved round by round, so a noisy shared
 machine slows both alike; the figure that counts is the ratio of the medians.
 
-    python benchmarks/train_throughput.py [--data ../shared/data/mnist.npz] [--rounds 5]
+    python -m benchmarks.train_throughput [--data ../shared/data/mnist.npz] [--rounds 5]
 """
 
 import argparse
