@@ -7,6 +7,7 @@ import click
 from runtime.cli_support import CommandError, run_command
 
 PARITY_FAILED = 1
+DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]},
@@ -16,15 +17,20 @@ PARITY_FAILED = 1
               help="The trained Keras generator.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("artifacts"),
               show_default=True, help="Folder for the exported files (replaced only when parity passes).")
-@click.option("--latents", type=click.IntRange(min=512), default=512, show_default=True,
+@click.option("--latents", type=click.IntRange(min=512), default=2048, show_default=True,
               help="Fixed N(0, 1) latents on which parity is checked.")
-def export_command(generator_path, out, latents):
+@click.option("--classifier", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_CLASSIFIER,
+              show_default=True, help="Digit classifier for the label-agreement gate "
+                                      "(python -m train.evaluate --train-classifier makes it).")
+@click.option("--no-label-gate", is_flag=True, help="Skip the label-agreement gate (no classifier at hand).")
+def export_command(generator_path, out, latents, classifier, no_label_gate):
     """Convert the generator to ONNX and int8 TFLite and prove both match Keras."""
     import export  # noqa: F401  (quiets TensorFlow's start-up log)
     from export.export import ExportError, export as run_export
 
     try:
-        report = run_export(generator_path, out, n_latents=latents, echo=click.echo)
+        report = run_export(generator_path, out, n_latents=latents, echo=click.echo,
+                            classifier_path=None if no_label_gate else classifier)
     except ExportError as error:
         raise CommandError(str(error)) from None
     if not report["passed"]:

@@ -11,6 +11,7 @@ from export import parity
 from export.convert import TFLITE_BATCH, to_onnx, to_tflite_int8
 from export.manifest import MANIFEST_FILE, build_manifest, tool_versions
 from runtime.backends import OnnxBackend, TFLiteBackend
+from runtime.images import to_uint8
 
 ONNX_FILE = "generator.onnx"
 TFLITE_FILE = "generator_int8.tflite"
@@ -24,28 +25,32 @@ class ExportError(Exception):
 
 
 def load_generator(path):
-    import keras
+    from train.models import ModelFileError, load_generator as load
 
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{path}: no such file")
     try:
-        generator = keras.models.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many types for a bad file; all mean "not loadable"
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ExportError(f"{path}: not a loadable Keras model ({message})") from None
-    if len(generator.input_shape) != 2 or tuple(generator.output_shape[1:]) != (28, 28, 1):
-        raise ExportError(
-            f"{path}: not a digit generator (input {generator.input_shape}, "
-            f"output {generator.output_shape}; expected (N, latent) -> (N, 28, 28, 1))"
-        )
-    return generator
+        return load(path)
+    except ModelFileError as error:
+        raise ExportError(str(error)) from None
 
 
-def export(generator_path, out_dir, n_latents=512, n_calibration=512, echo=print):
-    """Export into out_dir; returns the parity report. On a failed gate nothing in out_dir changes."""
+def load_classifier(path):
+    from train.classifier import ClassifierError, load_classifier as load
+
+    try:
+        return load(path)
+    except ClassifierError as error:
+        raise ExportError(str(error)) from None
+
+
+def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=print, classifier_path=None):
+    """Export into out_dir; returns the parity report. On a failed gate nothing in out_dir changes.
+
+    With a classifier, the exported models must also get the same digit labels as Keras; without
+    one (quick exports, tests) that gate is left out and parity.json says so.
+    """
     generator_path, out_dir = Path(generator_path), Path(out_dir)
     generator = load_generator(generator_path)
+    classifier = load_classifier(classifier_path) if classifier_path else None
     latent_dim = generator.input_shape[-1]
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as staging:
@@ -57,8 +62,9 @@ def export(generator_path, out_dir, n_latents=512, n_calibration=512, echo=print
             (n_calibration, latent_dim), dtype=np.float32)
         to_tflite_int8(generator, staging / TFLITE_FILE, calibration)
 
-        checks = check_parity(generator, staging, n_latents)
+        checks = check_parity(generator, staging, n_latents, classifier)
         report = parity.report(checks, n_latents, PARITY_SEED)
+        report["label_classifier"] = str(classifier_path) if classifier else None
         echo(parity.table(checks))
         if not report["passed"]:
             return report
@@ -76,10 +82,19 @@ def export(generator_path, out_dir, n_latents=512, n_calibration=512, echo=print
     return report
 
 
-def check_parity(generator, model_dir, n_latents):
+def check_parity(generator, model_dir, n_latents, classifier=None):
     latents = np.random.default_rng(PARITY_SEED).standard_normal(
         (n_latents, generator.input_shape[-1]), dtype=np.float32)
     reference = generator.predict(latents, batch_size=256, verbose=0)
     onnx_images = OnnxBackend(model_dir / ONNX_FILE).run(latents)
     tflite_images = TFLiteBackend(model_dir / TFLITE_FILE).run(latents)
-    return parity.onnx_checks(reference, onnx_images) + parity.tflite_checks(reference, tflite_images)
+    checks = parity.onnx_checks(reference, onnx_images) + parity.tflite_checks(reference, tflite_images)
+    if classifier is not None:
+        from train.classifier import predict_labels
+
+        # Labels of the digits as shipped: uint8 pixels, the runtime's output.
+        keras_labels, onnx_labels, tflite_labels = (
+            predict_labels(classifier, to_uint8(images)) for images in (reference, onnx_images, tflite_images))
+        checks += parity.label_checks("onnx", keras_labels, onnx_labels)
+        checks += parity.label_checks("tflite_int8", keras_labels, tflite_labels)
+    return checks

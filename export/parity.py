@@ -9,6 +9,7 @@ PEAK_TO_PEAK = VALUE_RANGE[1] - VALUE_RANGE[0]
 
 ONNX_MAX_ABS = 1e-5  # tf2onnx's own tests compare at atol 1e-5
 TFLITE_MIN_PSNR_DB = 35.0
+MIN_LABEL_AGREEMENT = 0.99  # a digit classifier must name int8 and float images alike
 
 
 @dataclasses.dataclass
@@ -63,6 +64,12 @@ def tflite_checks(keras_images, tflite_images):
     ]
 
 
+def label_checks(model, reference_labels, labels):
+    """The share of images the classifier labels the same as their Keras originals, gated."""
+    agreement = float(np.mean(np.asarray(reference_labels) == np.asarray(labels)))
+    return [Check(model, "label_agreement", agreement, MIN_LABEL_AGREEMENT, ">=")]
+
+
 def report(checks, n_latents, seed):
     """parity.json's content: every figure, each threshold, each verdict, and the overall one."""
     return {
@@ -76,9 +83,9 @@ def report(checks, n_latents, seed):
 
 def table(checks):
     """The checks as a short console table, Polygraphy-style: model, metric, value, gate, verdict."""
-    lines = [f"{'model':12s} {'metric':9s} {'value':>12s}  {'gate':>12s}  result"]
+    lines = [f"{'model':12s} {'metric':15s} {'value':>12s}  {'gate':>12s}  result"]
     for check in checks:
         gate = f"{check.rule} {check.threshold:g}" if check.threshold is not None else ""
         verdict = ("PASS" if check.passed else "FAIL") if check.threshold is not None else ""
-        lines.append(f"{check.model:12s} {check.metric:9s} {check.value:12.6g}  {gate:>12s}  {verdict}")
+        lines.append(f"{check.model:12s} {check.metric:15s} {check.value:12.6g}  {gate:>12s}  {verdict}")
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -10,7 +11,11 @@ from click.testing import CliRunner
 import export.export as exporting
 from export.cli import export_command
 from export.manifest import sha256
+from train.classifier import load_classifier
 from train.models import build_generator
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSIFIER = ROOT / "artifacts" / "classifier.keras"
 
 
 def random_generator(seed, contrast=10.0):
@@ -49,7 +54,7 @@ def generator_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(generator_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("artifacts")
-    report = exporting.export(generator_file, out, echo=lambda text: None)
+    report = exporting.export(generator_file, out, echo=lambda text: None, classifier_path=CLASSIFIER)
     return out, report
 
 
@@ -61,6 +66,9 @@ def test_export_passes_and_writes_a_complete_manifest(exported, generator_file):
     gates = {(c["model"], c["metric"]): c for c in parity["checks"] if c["threshold"] is not None}
     assert gates[("onnx", "max_abs")]["threshold"] == 1e-5
     assert gates[("tflite_int8", "psnr_db")]["threshold"] == 35.0
+    assert gates[("tflite_int8", "label_agreement")]["threshold"] == 0.99
+    assert gates[("onnx", "label_agreement")]["value"] == 1.0
+    assert parity["label_classifier"] == str(CLASSIFIER)
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["latent_dim"] == 100 and manifest["value_range"] == [-1.0, 1.0]
@@ -117,18 +125,21 @@ def test_gate_catches_a_perturbed_onnx_model(exported, generator_file, tmp_path)
     assert verdicts[("tflite_int8", "psnr_db")] is True
 
 
-def test_gate_catches_a_wrong_tflite_model(exported, generator_file, tmp_path):
-    """The int8 model of another generator: a plausible-looking but wrong model."""
-    out, _ = exported
+def test_gates_catch_a_wrong_tflite_model(tmp_path):
+    """The int8 model of another generator beside the shipped generator: plausible-looking but wrong.
+    (The shipped generator, because a random one's noise gets one label whatever the model.)"""
     other = random_generator(99)
     calibration = np.random.default_rng(0).standard_normal((64, 100), dtype=np.float32)
     exporting.to_tflite_int8(other, tmp_path / "generator_int8.tflite", calibration)
-    (tmp_path / "generator.onnx").write_bytes((out / "generator.onnx").read_bytes())
+    (tmp_path / "generator.onnx").write_bytes((ROOT / "artifacts" / "generator.onnx").read_bytes())
 
-    checks = exporting.check_parity(exporting.load_generator(generator_file), tmp_path, 512)
+    checks = exporting.check_parity(
+        exporting.load_generator(ROOT / "artifacts" / "generator.keras"), tmp_path, 512,
+        load_classifier(CLASSIFIER))
     verdicts = {(c.model, c.metric): c.passed for c in checks}
     assert verdicts[("tflite_int8", "psnr_db")] is False
-    assert verdicts[("onnx", "max_abs")] is True
+    assert verdicts[("tflite_int8", "label_agreement")] is False
+    assert verdicts[("onnx", "max_abs")] is True and verdicts[("onnx", "label_agreement")] is True
 
 
 def test_failed_parity_exits_1_and_leaves_old_artifacts(generator_file, tmp_path, monkeypatch):

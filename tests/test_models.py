@@ -22,3 +22,20 @@ def test_discriminator_matches_the_seed_design():
     assert discriminator.count_params() == 212_865
     assert discriminator.input_shape == (None, 28, 28, 1)
     assert discriminator.output_shape == (None, 1)
+
+
+def test_a_mixed_precision_generator_loads_as_float32(tmp_path):
+    import keras
+
+    from train.models import load_generator
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = build_generator(100)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    mixed.save(tmp_path / "generator.keras")
+    loaded = load_generator(tmp_path / "generator.keras")
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+    latents = np.random.default_rng(0).standard_normal((8, 100), dtype=np.float32)
+    assert np.abs(loaded.predict(latents, verbose=0) - mixed.predict(latents, verbose=0)).max() < 0.05

@@ -1,5 +1,6 @@
-"""The two things Keras's own callbacks do not do: sample grids, and images per second."""
+"""What Keras's own callbacks do not do: sample grids, images per second, sample quality."""
 
+import csv
 import time
 from pathlib import Path
 
@@ -52,3 +53,41 @@ class Throughput(keras.callbacks.Callback):
             elapsed = time.perf_counter() - self.start
             logs["epoch_seconds"] = elapsed
             logs["images_per_s"] = self.params["steps"] * self.batch_size / max(elapsed, 1e-9)
+
+
+class QualityLog(keras.callbacks.Callback):
+    """Every `every` epochs, the evaluation figures of n fresh samples, one row of quality.csv.
+
+    A file of its own: Keras's CSVLogger fixes its columns at the first epoch, and a run
+    resumed with --eval-every would not match the columns it started with.
+    """
+
+    COLUMNS = ["epoch", "fid", "inception_score", "mean_confidence", "precision", "recall",
+               "min_digit_share", "max_digit_share", "floor_fid", "floor_inception_score"]
+
+    def __init__(self, generator, evaluator, floor, every, n, csv_path):
+        super().__init__()
+        self.generator, self.evaluator, self.floor = generator, evaluator, floor
+        self.every, self.n, self.csv_path = every, n, Path(csv_path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from train.evaluate import generate
+
+        def sampler(latents):
+            return keras.ops.convert_to_numpy(self.generator(latents, training=False))
+
+        figures, _ = self.evaluator.figures(generate(sampler, self.generator.input_shape[-1], self.n))
+        row = {key: figures[key] for key in self.COLUMNS[1:6]}
+        row.update(epoch=epoch, min_digit_share=min(figures["digit_shares"]),
+                   max_digit_share=max(figures["digit_shares"]), floor_fid=self.floor["fid"],
+                   floor_inception_score=self.floor["inception_score"])
+        new_file = not self.csv_path.is_file()
+        with open(self.csv_path, "a", newline="") as stream:
+            writer = csv.DictWriter(stream, self.COLUMNS)
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        print(f"\nepoch {epoch + 1}: FID {figures['fid']:.3f} (floor {self.floor['fid']:.3f}), "
+              f"IS {figures['inception_score']:.3f}")

@@ -42,14 +42,20 @@ POSITIVE = click.IntRange(min=1)
 @click.option("--seed", type=click.IntRange(min=0), default=DEFAULTS.seed, show_default=True,
               help="Seed for weights, noise, dropout and shuffling: same seed, same run.")
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 on a GPU, mixed_bfloat16 on a CPU with bfloat16 support; else float32.")
+@click.option("--eval-every", type=POSITIVE, default=None,
+              help="Every K epochs, judge --eval-samples fresh digits with the cached classifier "
+                   "(FID, Inception Score, ...) into quality.csv and quality.png.")
+@click.option("--eval-samples", type=click.IntRange(min=10), default=DEFAULTS.eval_samples, show_default=True,
+              help="Digits generated for each --eval-every evaluation.")
 def train_command(out, resume, **settings):
     """Train the seed DCGAN on MNIST and save generator.keras with its samples and history."""
+    from train.classifier import ClassifierError
     from train.data import DataError
     from train.train import RunError, train
 
     try:
         train(TrainConfig(**settings), out, resume=resume)
-    except (DataError, RunError) as error:
+    except (DataError, RunError, ClassifierError) as error:
         raise CommandError(str(error)) from None
     except KeyboardInterrupt:
         raise Interrupted(

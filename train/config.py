@@ -17,6 +17,8 @@ class TrainConfig:
     seed: int = 0
     mixed_precision: bool = False
     grid_size: int = 64  # digits in each epoch's sample grid, all from one fixed noise
+    eval_every: int | None = None  # record sample quality (quality.csv) every K epochs
+    eval_samples: int = 10000
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")

@@ -1,5 +1,7 @@
 """The seed DCGAN's two networks, exactly as the project's design guide describes them."""
 
+from pathlib import Path
+
 import keras
 from keras import layers
 
@@ -45,3 +47,47 @@ def build_discriminator() -> keras.Model:
         ],
         name="discriminator",
     )
+
+
+class ModelFileError(Exception):
+    """A model file that is missing, corrupt, or not the network asked for."""
+
+
+def load_keras_model(path) -> keras.Model:
+    """A saved .keras model, or a one-line ModelFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such file")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many types for a bad file; all mean "not loadable"
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelFileError(f"{path}: not a loadable Keras model ({message})") from None
+
+
+def load_generator(path) -> keras.Model:
+    """A saved generator, in float32 whatever precision it was trained in.
+
+    A mixed-precision generator computes in bfloat16 or float16, which exporters and onnxruntime's
+    CPU kernels handle badly; its weights are float32 anyway, so the float32 twin loses nothing.
+    """
+    generator = load_keras_model(path)
+    if len(generator.input_shape) != 2 or tuple(generator.output_shape[1:]) != IMAGE_SHAPE:
+        raise ModelFileError(
+            f"{path}: not a digit generator (input {generator.input_shape}, "
+            f"output {generator.output_shape}; expected (N, latent) -> (N, 28, 28, 1))"
+        )
+    return as_float32(generator)
+
+
+def as_float32(model: keras.Model) -> keras.Model:
+    """The same network and weights with every layer computing in float32."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+
+    def float32_layer(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    twin = keras.models.clone_model(model, clone_function=float32_layer)
+    twin.set_weights(model.get_weights())
+    return twin

@@ -45,7 +45,7 @@ def plot_losses(history_csv, out_png):
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    _save_atomically(out_png, lambda tmp: figure.savefig(tmp, format="png"))
+    save_atomically(out_png, lambda tmp: figure.savefig(tmp, format="png"))
     plt.close(figure)
 
 
@@ -55,7 +55,7 @@ def make_gif(frame_pngs, out_gif, frame_ms=300):
     if not frames:
         return
     durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 5]
-    _save_atomically(
+    save_atomically(
         out_gif,
         lambda tmp: frames[0].save(
             tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
@@ -63,7 +63,7 @@ def make_gif(frame_pngs, out_gif, frame_ms=300):
     )
 
 
-def _save_atomically(path, write):
+def save_atomically(path, write):
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)

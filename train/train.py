@@ -4,18 +4,19 @@ from pathlib import Path
 
 import keras
 
-from train.callbacks import SampleGrid, Throughput, fixed_noise
+from train.callbacks import QualityLog, SampleGrid, Throughput, fixed_noise
 from train.config import TrainConfig
 from train.data import load_mnist, make_dataset
 from train.device import pick_strategy, use_mixed_precision
 from train.gan import DCGAN
 from train.models import build_discriminator, build_generator
-from train.report import make_gif, plot_losses
+from train.report import make_gif, plot_losses, read_history
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 CHECKPOINT_DIR = "checkpoint"
 SAMPLES_DIR = "samples"
+QUALITY_FILE = "quality.csv"
 
 
 class RunError(Exception):
@@ -30,6 +31,7 @@ def prepare_run(config: TrainConfig, out_dir: Path, resume: bool) -> TrainConfig
             raise RunError(f"{out_dir}: no run to resume (no {CONFIG_FILE} and {CHECKPOINT_DIR}/)")
         saved = TrainConfig.load(out_dir / CONFIG_FILE)
         saved.epochs, saved.data = config.epochs, config.data or saved.data
+        saved.eval_every, saved.eval_samples = config.eval_every, config.eval_samples
         return saved
     if (out_dir / CONFIG_FILE).exists() or checkpoint.exists():
         raise RunError(f"{out_dir} already holds a run: add --resume to continue it, or pick another --out")
@@ -42,6 +44,9 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     images, _ = load_mnist(config.data, "train", config.limit)
     if len(images) < config.batch_size:
         raise RunError(f"--batch-size {config.batch_size} is more than the {len(images)} training images")
+
+    # Before anything is written: a missing classifier must not leave a half-made run folder.
+    judge = quality_judge(config, images) if config.eval_every else None
 
     keras.utils.set_random_seed(config.seed)
     policy = use_mixed_precision(config.mixed_precision)
@@ -62,15 +67,18 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     out_dir.mkdir(parents=True, exist_ok=True)
     config.save(out_dir / CONFIG_FILE)
     callbacks = [
-        # Restores weights, both optimizers' state and the epoch; kept after the run ends,
-        # so a finished run can be extended with a larger --epochs.
-        keras.callbacks.BackupAndRestore(
-            str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True
-        ),
         Throughput(config.batch_size),
         SampleGrid(generator, fixed_noise(config.grid_size, config.latent_dim), out_dir / SAMPLES_DIR),
         keras.callbacks.CSVLogger(str(out_dir / HISTORY_FILE), append=True),
     ]
+    if judge:
+        callbacks.append(QualityLog(generator, *judge, config.eval_every, config.eval_samples, out_dir / QUALITY_FILE))
+    # Restores weights, both optimizers' state and the epoch; kept after the run ends, so a finished
+    # run can be extended with a larger --epochs. Last in the list, so an epoch counts as done only
+    # once its row and grid are on disk: a Ctrl-C in between reruns the epoch (its rows are then
+    # repeated, and read_history keeps the last) instead of losing them.
+    callbacks.append(keras.callbacks.BackupAndRestore(
+        str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True))
     history = gan.fit(
         make_dataset(images, config.batch_size, seed=config.seed),
         epochs=config.epochs,
@@ -82,6 +90,15 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     return history
 
 
+def quality_judge(config, train_images):
+    """For --eval-every: the cached classifier with the test set judged once, and the real-data floor."""
+    from train.classifier import load_classifier
+    from train.evaluate import Evaluator
+
+    evaluator = Evaluator(load_classifier(), *load_mnist(config.data, "test"))
+    return evaluator, evaluator.floor(train_images, config.eval_samples)
+
+
 def save_outputs(gan: DCGAN, out_dir: Path):
     """The networks as plain .keras files, the loss plot and the progress GIF."""
     for model in (gan.generator, gan.discriminator):
@@ -91,7 +108,29 @@ def save_outputs(gan: DCGAN, out_dir: Path):
         tmp.replace(path)
     if (out_dir / HISTORY_FILE).is_file():
         plot_losses(out_dir / HISTORY_FILE, out_dir / "losses.png")
+    if (out_dir / QUALITY_FILE).is_file():
+        plot_quality_over_training(out_dir)
     make_gif(sorted((out_dir / SAMPLES_DIR).glob("epoch_*.png")), out_dir / "progress.gif")
+
+
+def plot_quality_over_training(out_dir: Path):
+    """quality.png: FID and Inception Score against hours of training (from the history's epoch times)."""
+    from train.quality_plots import plot_quality
+
+    seconds = read_history(out_dir / HISTORY_FILE)
+    elapsed = dict(zip(seconds["epoch"], _cumulative(seconds["epoch_seconds"])))
+    quality = read_history(out_dir / QUALITY_FILE)
+    hours = [elapsed.get(epoch, float("nan")) / 3600 for epoch in quality["epoch"]]
+    floor = {"fid": quality["floor_fid"][-1], "inception_score": quality["floor_inception_score"][-1]}
+    plot_quality(quality, hours, floor, out_dir / "quality.png")
+
+
+def _cumulative(values):
+    total, sums = 0.0, []
+    for value in values:
+        total += value or 0.0
+        sums.append(total)
+    return sums
 
 
 def _adam(config, loss_scaling):

@@ -1,0 +1,173 @@
+"""How good are the generated digits? Classifier-based figures, each beside the real-data floor.
+
+The same latents go through every generator evaluated together, so a float and an int8 model
+can be compared image by image (label agreement) as well as set by set.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from runtime.images import to_uint8
+from train import metrics
+from train.classifier import Judge, accuracy_from_probabilities
+from train.data import load_mnist
+
+SAMPLE_SEED = 31337  # latents: numpy default_rng, as the runtime draws them
+FLOOR_SEED = 0  # which training images stand in for a perfect generator
+FID_FLOOR_FACTOR = 2.5
+MIN_INCEPTION_SCORE = 9.5
+DIGIT_SHARE_RANGE = (0.08, 0.12)
+INT8_FID_TOLERANCE = 0.10
+MIN_LABEL_AGREEMENT = 0.99
+GENERATOR_SUFFIXES = (".keras", ".onnx", ".tflite")
+
+
+class EvaluationError(Exception):
+    """A generator that cannot be evaluated (missing, corrupt, of an unknown kind)."""
+
+
+class Evaluator:
+    """The classifier and the real test set, judged once; then any number of sample sets."""
+
+    def __init__(self, classifier, test_images, test_labels):
+        self.judge = Judge(classifier)
+        self.test_features, test_probabilities = self.judge(test_images)
+        self.test_accuracy = accuracy_from_probabilities(test_probabilities, test_labels)
+
+    def figures(self, images):
+        """Quality figures of uint8 digits against the test set, and the classifier's probabilities."""
+        features, probabilities = self.judge(images)
+        return metrics.quality_figures(self.test_features, features, probabilities), probabilities
+
+    def floor(self, train_images, n):
+        """The figures a perfect generator would get: n real training digits against the test set."""
+        pick = np.random.default_rng(FLOOR_SEED).choice(len(train_images), min(n, len(train_images)), replace=False)
+        figures, _ = self.figures(train_images[np.sort(pick)])
+        return figures
+
+
+def load_sampler(path):
+    """latents -> float images in [-1, 1] for a .keras, .onnx or .tflite generator, and its latent size."""
+    path = Path(path)
+    if path.suffix not in GENERATOR_SUFFIXES:
+        raise EvaluationError(f"{path}: expected a {', '.join(GENERATOR_SUFFIXES)} generator")
+    if path.suffix == ".keras":
+        from train.models import ModelFileError, load_generator
+
+        try:
+            generator = load_generator(path)
+        except ModelFileError as error:
+            raise EvaluationError(str(error)) from None
+        return (lambda latents: generator.predict(latents, batch_size=500, verbose=0)), generator.input_shape[-1]
+
+    from runtime.backends import BACKENDS, ModelError
+
+    if not path.is_file():
+        raise EvaluationError(f"{path}: no such file")
+    try:
+        engine = BACKENDS[path.suffix[1:]](path)
+    except ModelError as error:
+        raise EvaluationError(str(error)) from None
+    return engine.run, engine.input_shape[-1]
+
+
+def generate(sampler, latent_dim, n, seed=SAMPLE_SEED, chunk=1000):
+    """n uint8 digits from the sampler on default_rng(seed) latents, the runtime's way."""
+    rng = np.random.default_rng(seed)
+    images = np.empty((n, 28, 28), np.uint8)
+    for start in range(0, n, chunk):
+        count = min(chunk, n - start)
+        images[start : start + count] = to_uint8(sampler(rng.standard_normal((count, latent_dim), dtype=np.float32)))
+    return images
+
+
+def gates(figures, floor):
+    """The shipped model's quality gates, each with its figure and verdict."""
+    low, high = DIGIT_SHARE_RANGE
+    shares = figures["digit_shares"]
+    return {
+        "fid_vs_floor": _gate(figures["fid"] / floor["fid"], FID_FLOOR_FACTOR, "<="),
+        "inception_score": _gate(figures["inception_score"], MIN_INCEPTION_SCORE, ">="),
+        "digit_shares": {"value": [min(shares), max(shares)], "threshold": [low, high],
+                         "passed": bool(low <= min(shares) and max(shares) <= high)},
+    }
+
+
+def comparison_gates(reference, figures, reference_labels, labels):
+    """A converted model against its float original: FID within 10%, labels agreeing on 99%."""
+    return {
+        "fid_vs_reference": _gate(figures["fid"] / reference["fid"], 1 + INT8_FID_TOLERANCE, "<="),
+        "label_agreement": _gate(float(np.mean(reference_labels == labels)), MIN_LABEL_AGREEMENT, ">="),
+    }
+
+
+def _gate(value, threshold, rule):
+    passed = value <= threshold if rule == "<=" else value >= threshold
+    return {"value": float(value), "threshold": threshold, "rule": rule, "passed": bool(passed)}
+
+
+def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
+    """The report for one or more generators (the first is the reference), and their samples."""
+    samplers = [(Path(path), *load_sampler(path)) for path in generator_paths]
+    test_images, test_labels = load_mnist(data, "test")
+    train_images, _ = load_mnist(data, "train")
+    evaluator = Evaluator(classifier, test_images, test_labels)
+    floor = evaluator.floor(train_images, n)
+    report = {
+        "samples": {"count": n, "latents": "N(0, 1)", "numpy_default_rng_seed": seed},
+        "classifier": {"test_accuracy": evaluator.test_accuracy, "test_images": len(test_images)},
+        "floor": {"what": f"{min(n, len(train_images))} real training digits vs the test set", **floor},
+        "generators": [],
+    }
+    samples, reference = {}, None
+    for path, sampler, latent_dim in samplers:
+        images = generate(sampler, latent_dim, n, seed)
+        figures, probabilities = evaluator.figures(images)
+        labels = probabilities.argmax(axis=1)
+        entry = {"file": str(path), **figures, "fid_vs_floor": figures["fid"] / floor["fid"],
+                 "gates": gates(figures, floor)}
+        if reference is None:
+            reference = (figures, labels)
+        else:
+            entry["gates"].update(comparison_gates(reference[0], figures, reference[1], labels))
+        entry["passed"] = all(gate["passed"] for gate in entry["gates"].values())
+        report["generators"].append(entry)
+        samples[str(path)] = (images, probabilities)
+    report["passed"] = all(entry["passed"] for entry in report["generators"])
+    return report, samples
+
+
+def write_json(report, path):
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def summary(report):
+    """The report as a console table: each figure for the floor and each generator."""
+    columns = [("real floor", report["floor"])] + [(Path(g["file"]).name, g) for g in report["generators"]]
+    lines = [f"classifier test accuracy: {report['classifier']['test_accuracy']:.4f}",
+             f"{'':18s}" + "".join(f"{name[:22]:>24s}" for name, _ in columns)]
+    for key in ("fid", "inception_score", "mean_confidence", "precision", "recall"):
+        lines.append(f"{key:18s}" + "".join(f"{figures[key]:24.4f}" for _, figures in columns))
+    lines.append(f"{'digit share range':18s}" + "".join(
+        f"{min(f['digit_shares']):11.3f} – {max(f['digit_shares']):.3f}  " for _, f in columns))
+    for entry in report["generators"]:
+        for name, gate in entry["gates"].items():
+            verdict = "PASS" if gate["passed"] else "FAIL"
+            lines.append(f"{Path(entry['file']).name}: {name} {_show(gate['value'])} "
+                         f"(gate {gate.get('rule', 'in')} {_show(gate['threshold'])}) {verdict}")
+    return "\n".join(lines)
+
+
+def _show(value):
+    return f"[{', '.join(f'{v:.4g}' for v in value)}]" if isinstance(value, (list, tuple)) else f"{value:.4g}"
+
+
+if __name__ == "__main__":
+    from train.evaluate_cli import main
+
+    main()
