@@ -22,15 +22,17 @@ DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
 @click.option("--classifier", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_CLASSIFIER,
               show_default=True, help="Digit classifier for the label-agreement gate "
                                       "(python -m train.evaluate --train-classifier makes it).")
-@click.option("--no-label-gate", is_flag=True, help="Skip the label-agreement gate (no classifier at hand).")
-def export_command(generator_path, out, latents, classifier, no_label_gate):
+@click.option("--label-gate/--no-label-gate", default=True, show_default=True,
+              help="Gate on label agreement, or only report it.")
+@click.option("--no-classifier", is_flag=True, help="Do not compare labels at all (no classifier at hand).")
+def export_command(generator_path, out, latents, classifier, label_gate, no_classifier):
     """Convert the generator to ONNX and int8 TFLite and prove both match Keras."""
     import export  # noqa: F401  (quiets TensorFlow's start-up log)
     from export.export import ExportError, export as run_export
 
     try:
         report = run_export(generator_path, out, n_latents=latents, echo=click.echo,
-                            classifier_path=None if no_label_gate else classifier)
+                            classifier_path=None if no_classifier else classifier, label_gate=label_gate)
     except ExportError as error:
         raise CommandError(str(error)) from None
     if not report["passed"]:

@@ -177,3 +177,16 @@ def test_missing_or_corrupt_generator_is_one_line_exit_2(tmp_path, content):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and str(generator) in last
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+
+
+def test_label_agreement_counts_flips_and_can_be_reported_without_a_gate():
+    from export.parity import label_checks
+
+    reference = np.eye(10)[np.arange(200) % 10] * 0.95 + 0.005
+    flipped = reference.copy()
+    flipped[:3] = np.roll(flipped[:3], 1, axis=1)  # 3 of 200 named differently: 98.5%
+    gated, share, confident = label_checks("tflite_int8", reference, flipped)
+    assert gated.value == pytest.approx(0.985) and gated.passed is False
+    assert confident.value == pytest.approx(0.985) and share.value == 1.0
+    reported = label_checks("tflite_int8", reference, flipped, gated=False)[0]
+    assert reported.threshold is None and reported.passed is True

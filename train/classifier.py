@@ -60,9 +60,14 @@ def train_classifier(data=None, epochs=6, batch_size=128, seed=0, verbose="auto"
     return model, accuracy(model, x_test, y_test)
 
 
+def predict_probabilities(model, images):
+    """The classifier's ten probabilities for each uint8 image."""
+    return model.predict(to_model_input(images), batch_size=512, verbose=0)
+
+
 def predict_labels(model, images):
     """The digit 0-9 the classifier sees in each uint8 image."""
-    return model.predict(to_model_input(images), batch_size=512, verbose=0).argmax(axis=1)
+    return predict_probabilities(model, images).argmax(axis=1)
 
 
 def accuracy(model, images, labels):
