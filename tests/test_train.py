@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from train.callbacks import interrupts_deferred
 from train.config import TrainConfig
 from train.report import read_history
 from train.train import RunError, train
@@ -87,3 +88,14 @@ def test_ctrl_c_leaves_a_run_that_resumes_with_optimizer_state(tmp_path, mnist_n
     gan = history.model
     assert int(gan.g_optimizer.iterations.numpy()) == (done + 1) * steps_per_epoch
     assert int(gan.d_optimizer.iterations.numpy()) == (done + 1) * steps_per_epoch
+
+
+def test_a_ctrl_c_during_a_checkpoint_waits_for_it_to_finish():
+    finished = False
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            finished = True  # not torn in the middle
+    assert finished
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

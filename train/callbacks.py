@@ -1,6 +1,9 @@
 """What Keras's own callbacks do not do: sample grids, images per second, sample quality."""
 
+import contextlib
 import csv
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -91,3 +94,32 @@ class QualityLog(keras.callbacks.Callback):
             writer.writerow(row)
         print(f"\nepoch {epoch + 1}: FID {figures['fid']:.3f} (floor {self.floor['fid']:.3f}), "
               f"IS {figures['inception_score']:.3f}")
+
+
+class InterruptSafeBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore whose checkpoint a Ctrl-C cannot tear: an interrupt that arrives while the
+    weights and the epoch counter are being written waits until both are on disk.
+
+    Keras writes the weights file in place and then the counter; an interrupt in between left a
+    half-written file that the next --resume could not load (it only falls back on OSError).
+    """
+
+    def _save_model(self):
+        with interrupts_deferred():
+            super()._save_model()
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold SIGINT for the duration of the block, then deliver it as KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

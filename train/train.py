@@ -4,7 +4,7 @@ from pathlib import Path
 
 import keras
 
-from train.callbacks import QualityLog, SampleGrid, Throughput, fixed_noise
+from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, fixed_noise
 from train.config import TrainConfig
 from train.data import load_mnist, make_dataset
 from train.device import pick_strategy, use_mixed_precision
@@ -77,7 +77,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     # run can be extended with a larger --epochs. Last in the list, so an epoch counts as done only
     # once its row and grid are on disk: a Ctrl-C in between reruns the epoch (its rows are then
     # repeated, and read_history keeps the last) instead of losing them.
-    callbacks.append(keras.callbacks.BackupAndRestore(
+    callbacks.append(InterruptSafeBackup(
         str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True))
     history = gan.fit(
         make_dataset(images, config.batch_size, seed=config.seed),
