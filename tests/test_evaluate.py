@@ -33,7 +33,7 @@ def test_a_generator_agrees_with_itself_and_its_int8_model_nearly(classifier, mn
     assert same["gates"]["label_agreement"]["value"] == 1.0
     assert same["gates"]["fid_vs_reference"]["value"] == pytest.approx(1.0)
     assert int8["gates"]["label_agreement"]["value"] > 0.9  # int8 is close to float, not equal
-    assert sum(reference["digit_shares"]) == pytest.approx(1.0)
+    assert sum(reference["digit_shares"]) == pytest.approx(1.0, abs=1e-5)  # each share rounded to 6 places
     images, probabilities = samples[str(SHIPPED)]
     assert images.shape == (300, 28, 28) and images.dtype == np.uint8 and probabilities.shape == (300, 10)
 

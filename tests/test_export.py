@@ -189,4 +189,4 @@ def test_label_agreement_counts_flips_and_can_be_reported_without_a_gate():
     assert gated.value == pytest.approx(0.985) and gated.passed is False
     assert confident.value == pytest.approx(0.985) and share.value == 1.0
     reported = label_checks("tflite_int8", reference, flipped, gated=False)[0]
-    assert reported.threshold is None and reported.passed is True
+    assert reported.threshold == 0.99 and reported.met is False and reported.passed is True

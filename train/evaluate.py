@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from export.manifest import sha256
 from runtime.images import to_uint8
 from train import metrics
 from train.classifier import Judge, accuracy_from_probabilities
@@ -126,7 +127,7 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
         images = generate(sampler, latent_dim, n, seed)
         figures, probabilities = evaluator.figures(images)
         labels = probabilities.argmax(axis=1)
-        entry = {"file": str(path), **figures, "fid_vs_floor": figures["fid"] / floor["fid"],
+        entry = {"file": str(path), "sha256": sha256(path), **figures, "fid_vs_floor": figures["fid"] / floor["fid"],
                  "gates": gates(figures, floor)}
         if reference is None:
             reference = (figures, labels)
