@@ -83,7 +83,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, mnist_npz, args, message):
     assert not (tmp_path / "evaluation.json").exists()
 
 
-def test_eval_every_records_quality_per_epoch(tmp_path, mnist_npz, monkeypatch):
+def test_eval_every_records_quality_per_epoch_also_after_resume(tmp_path, mnist_npz, monkeypatch):
     from train.config import TrainConfig
 
     monkeypatch.chdir(ROOT)  # the classifier's default path is relative to the repository root
@@ -95,6 +95,9 @@ def test_eval_every_records_quality_per_epoch(tmp_path, mnist_npz, monkeypatch):
     assert quality["epoch"] == [0.0, 1.0]
     assert all(value > 0 for value in quality["fid"]) and all(1 <= v <= 10 for v in quality["inception_score"])
     assert (out / "quality.png").is_file()
+    # A resumed run keeps recording quality without being told again.
+    train(TrainConfig(data=str(mnist_npz), epochs=3), out, resume=True, verbose=0)
+    assert read_history(out / "quality.csv")["epoch"] == [0.0, 1.0, 2.0]
 
 
 def test_discriminator_finetune_reports_both_classifiers(tmp_path, mnist_npz, classifier):

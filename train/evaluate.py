@@ -127,8 +127,8 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
         images = generate(sampler, latent_dim, n, seed)
         figures, probabilities = evaluator.figures(images)
         labels = probabilities.argmax(axis=1)
-        entry = {"file": str(path), "sha256": sha256(path), **figures, "fid_vs_floor": figures["fid"] / floor["fid"],
-                 "gates": gates(figures, floor)}
+        entry = {"file": str(path), "sha256": sha256(path), **figures,
+                 "fid_vs_floor": figures["fid"] / floor["fid"], "gates": gates(figures, floor)}
         if reference is None:
             reference = (figures, labels)
         else:

@@ -31,7 +31,8 @@ def prepare_run(config: TrainConfig, out_dir: Path, resume: bool) -> TrainConfig
             raise RunError(f"{out_dir}: no run to resume (no {CONFIG_FILE} and {CHECKPOINT_DIR}/)")
         saved = TrainConfig.load(out_dir / CONFIG_FILE)
         saved.epochs, saved.data = config.epochs, config.data or saved.data
-        saved.eval_every, saved.eval_samples = config.eval_every, config.eval_samples
+        if config.eval_every:  # given again: a new cadence; else the run keeps its own
+            saved.eval_every, saved.eval_samples = config.eval_every, config.eval_samples
         return saved
     if (out_dir / CONFIG_FILE).exists() or checkpoint.exists():
         raise RunError(f"{out_dir} already holds a run: add --resume to continue it, or pick another --out")
