@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from train.callbacks import interrupts_deferred
+from train.interrupts import interrupts_deferred
 from train.config import TrainConfig
 from train.report import read_history
 from train.train import RunError, train
@@ -64,7 +64,8 @@ def test_same_seed_same_first_epoch_losses(tmp_path, mnist_npz):
     assert not np.allclose(first_epoch("c", seed=4), first, rtol=1e-6)
 
 
-def test_ctrl_c_leaves_a_run_that_resumes_with_optimizer_state(tmp_path, mnist_npz):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_leaves_a_run_that_resumes_with_optimizer_state(tmp_path, mnist_npz, stop):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "train", "--data", str(mnist_npz), "--limit", "256",
                "--batch-size", "64", "--epochs", "500", "--out", str(out)]
@@ -75,7 +76,7 @@ def test_ctrl_c_leaves_a_run_that_resumes_with_optimizer_state(tmp_path, mnist_n
         time.sleep(0.2)
     assert metadata.exists(), process.stderr.read() if process.poll() is not None else "no checkpoint"
     time.sleep(1.0)  # interrupt somewhere in the middle of a later epoch
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "--resume" in stderr and "Traceback" not in stderr
 
@@ -90,12 +91,14 @@ def test_ctrl_c_leaves_a_run_that_resumes_with_optimizer_state(tmp_path, mnist_n
     assert int(gan.d_optimizer.iterations.numpy()) == (done + 1) * steps_per_epoch
 
 
-def test_a_ctrl_c_during_a_checkpoint_waits_for_it_to_finish():
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_a_stop_during_a_checkpoint_waits_for_it_to_finish(stop):
+    before = signal.getsignal(stop)
     finished = False
     with pytest.raises(KeyboardInterrupt):
         with interrupts_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), stop)
             time.sleep(0.05)
             finished = True  # not torn in the middle
     assert finished
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(stop) is before

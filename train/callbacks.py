@@ -1,9 +1,6 @@
 """What Keras's own callbacks do not do: sample grids, images per second, sample quality."""
 
-import contextlib
 import csv
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -11,6 +8,7 @@ import keras
 import numpy as np
 
 from runtime.images import make_grid, to_uint8
+from train.interrupts import interrupts_deferred
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -107,19 +105,3 @@ class InterruptSafeBackup(keras.callbacks.BackupAndRestore):
     def _save_model(self):
         with interrupts_deferred():
             super()._save_model()
-
-
-@contextlib.contextmanager
-def interrupts_deferred():
-    """Hold SIGINT for the duration of the block, then deliver it as KeyboardInterrupt."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt

@@ -51,10 +51,12 @@ def train_command(out, resume, **settings):
     """Train the seed DCGAN on MNIST and save generator.keras with its samples and history."""
     from train.classifier import ClassifierError
     from train.data import DataError
+    from train.interrupts import terminate_as_interrupt
     from train.train import RunError, train
 
     try:
-        train(TrainConfig(**settings), out, resume=resume)
+        with terminate_as_interrupt():
+            train(TrainConfig(**settings), out, resume=resume)
     except (DataError, RunError, ClassifierError) as error:
         raise CommandError(str(error)) from None
     except KeyboardInterrupt:
