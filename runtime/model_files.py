@@ -70,6 +70,7 @@ def verify(path, entry):
         raise ModelError(
             f"{path}: {path.stat().st_size} bytes, manifest says {entry['size']}: truncated or replaced"
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as stream:  # in blocks: the whole file would add its size to peak memory
+        digest = hashlib.file_digest(stream, "sha256").hexdigest()
     if digest != entry["sha256"]:
         raise ModelError(f"{path}: sha256 does not match its manifest: the file was modified")
