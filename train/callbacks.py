@@ -9,29 +9,45 @@ import numpy as np
 
 from runtime.images import make_grid, to_uint8
 from train.interrupts import interrupts_deferred
+from train.models import DIGITS, is_conditional
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """After each epoch, a PNG grid of digits from the same fixed noise, so grids show progress."""
+    """After each epoch, a PNG grid of digits from the same fixed inputs, so grids show progress."""
 
-    def __init__(self, generator, noise, out_dir):
+    def __init__(self, generator, inputs, cols, out_dir):
         super().__init__()
         self.generator = generator
-        self.noise = noise
+        self.inputs = inputs
         self.out_dir = Path(out_dir)
+        self.cols = cols
 
     def on_epoch_end(self, epoch, logs=None):
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        images = self.generator(self.noise, training=False)
+        images = self.generator(self.inputs, training=False)
         path = self.out_dir / f"epoch_{epoch + 1:04d}.png"
         tmp = path.with_name(path.name + ".tmp")
-        make_grid(to_uint8(keras.ops.convert_to_numpy(images))).save(tmp, format="PNG")
+        make_grid(to_uint8(keras.ops.convert_to_numpy(images)), cols=self.cols).save(tmp, format="PNG")
         tmp.replace(path)
 
 
 def fixed_noise(count, latent_dim, seed=1234):
     """The grid noise, drawn by numpy as the runtime draws its noise: N(0, 1) float32."""
     return np.random.default_rng(seed).standard_normal((count, latent_dim), dtype=np.float32)
+
+
+def grid_inputs(generator, grid_size, latent_dim):
+    """The fixed inputs of the sample grid, and its columns.
+
+    A conditional grid has one column per digit 0-9 and one noise vector per row, so a row is one
+    hand writing every digit; an unconditional one is grid_size digits in a square.
+    """
+    if not is_conditional(generator):
+        return fixed_noise(grid_size, latent_dim), None
+    rows = max(1, grid_size // DIGITS)
+    noise = np.repeat(fixed_noise(rows, latent_dim), DIGITS, axis=0)
+    digits = np.tile(np.arange(DIGITS, dtype=np.int32), rows)
+    return [noise, digits], DIGITS
 
 
 class Throughput(keras.callbacks.Callback):
@@ -63,8 +79,8 @@ class QualityLog(keras.callbacks.Callback):
     resumed with --eval-every would not match the columns it started with.
     """
 
-    COLUMNS = ["epoch", "fid", "inception_score", "mean_confidence", "precision", "recall",
-               "min_digit_share", "max_digit_share", "floor_fid", "floor_inception_score"]
+    COLUMNS = ["epoch", "fid", "inception_score", "label_accuracy", "mean_confidence", "precision",
+               "recall", "min_digit_share", "max_digit_share", "floor_fid", "floor_inception_score"]
 
     def __init__(self, generator, evaluator, floor, every, n, csv_path):
         super().__init__()
@@ -74,13 +90,11 @@ class QualityLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        from train.evaluate import generate
+        from train.evaluate import generate, keras_sampler
 
-        def sampler(latents):
-            return keras.ops.convert_to_numpy(self.generator(latents, training=False))
-
-        figures, _ = self.evaluator.figures(generate(sampler, self.generator.input_shape[-1], self.n))
-        row = {key: figures[key] for key in self.COLUMNS[1:6]}
+        sampler, latent_dim, conditional = keras_sampler(self.generator)
+        figures, _ = self.evaluator.figures(*generate(sampler, latent_dim, self.n, conditional=conditional))
+        row = {key: figures.get(key) for key in self.COLUMNS[1:7]}
         row.update(epoch=epoch, min_digit_share=min(figures["digit_shares"]),
                    max_digit_share=max(figures["digit_shares"]), floor_fid=self.floor["fid"],
                    floor_inception_score=self.floor["inception_score"])
@@ -90,8 +104,9 @@ class QualityLog(keras.callbacks.Callback):
             if new_file:
                 writer.writeheader()
             writer.writerow(row)
+        accuracy = f", label accuracy {figures['label_accuracy']:.4f}" if "label_accuracy" in figures else ""
         print(f"\nepoch {epoch + 1}: FID {figures['fid']:.3f} (floor {self.floor['fid']:.3f}), "
-              f"IS {figures['inception_score']:.3f}")
+              f"IS {figures['inception_score']:.3f}{accuracy}")
 
 
 class InterruptSafeBackup(keras.callbacks.BackupAndRestore):

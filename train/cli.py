@@ -7,6 +7,8 @@ import click
 from runtime.cli_support import CommandError, run_command
 from train.config import TrainConfig
 
+MODELS = ("cdcgan", "dcgan")  # train.models.MODELS, named here so --help needs no TensorFlow
+
 DEFAULTS = TrainConfig()
 
 
@@ -17,10 +19,17 @@ POSITIVE = click.IntRange(min=1)
 
 @click.command(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Examples:\n\n\b\n  python -m train --data ../shared/data/mnist.npz --epochs 50\n"
+    epilog="Examples:\n\n\b\n  python -m train --data mnist.npz --epochs 60 --mixed-precision\n"
+    "  python -m train --model dcgan --ema 0 --data mnist.npz   # the seed DCGAN, unconditional\n"
     "  python -m train --data mnist.npz --limit 512 --epochs 2 --out runs/quick\n"
     "  python -m train --out runs/quick --resume --epochs 10   # continue, or train more",
 )
+@click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULTS.model, show_default=True,
+              help="cdcgan: the digit is an input of both networks (choose the digit at run time); "
+                   "dcgan: the seed DCGAN, unconditional.")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.ema, show_default=True,
+              help="Decay of the exponential moving average of the generator's weights, which draws "
+                   "the samples and is saved as generator.keras; 0 turns it off.")
 @click.option("--data", type=click.Path(dir_okay=True), default=None,
               help="Local MNIST: mnist.npz (Keras layout) or IDX files (a file or their folder). "
                    "Default: download with keras.datasets.mnist.")
@@ -35,7 +44,7 @@ POSITIVE = click.IntRange(min=1)
 @click.option("--latent-dim", type=POSITIVE, default=DEFAULTS.latent_dim, show_default=True,
               help="Size of the generator's noise input.")
 @click.option("--limit", type=POSITIVE, default=None, help="Train on the first N images only.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/dcgan"),
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/gan"),
               show_default=True, help="Run folder: models, config, history, grids, checkpoints.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last completed epoch, with its saved settings.")
@@ -48,7 +57,7 @@ POSITIVE = click.IntRange(min=1)
 @click.option("--eval-samples", type=click.IntRange(min=10), default=DEFAULTS.eval_samples, show_default=True,
               help="Digits generated for each --eval-every evaluation.")
 def train_command(out, resume, **settings):
-    """Train the seed DCGAN on MNIST and save generator.keras with its samples and history."""
+    """Train a GAN on MNIST and save generator.keras with its samples and history."""
     from train.classifier import ClassifierError
     from train.data import DataError
     from train.interrupts import terminate_as_interrupt

@@ -7,6 +7,8 @@ from pathlib import Path
 
 @dataclasses.dataclass
 class TrainConfig:
+    model: str = "cdcgan"  # a name in train.models.MODELS
+    ema: float = 0.999  # decay of the generator's weight average; 0: no average
     data: str | None = None  # None: keras.datasets.mnist.load_data() (a download)
     epochs: int = 50
     batch_size: int = 128  # the DCGAN paper's settings: digits sooner than 1e-4 / 256 here
@@ -16,7 +18,7 @@ class TrainConfig:
     limit: int | None = None  # train on the first N images only
     seed: int = 0
     mixed_precision: bool = False
-    grid_size: int = 64  # digits in each epoch's sample grid, all from one fixed noise
+    grid_size: int = 100  # digits in each epoch's sample grid (conditional: 10 a row, 0-9), fixed noise
     eval_every: int | None = None  # record sample quality (quality.csv) every K epochs
     eval_samples: int = 10000
 
@@ -27,4 +29,6 @@ class TrainConfig:
     def load(cls, path: Path) -> "TrainConfig":
         known = {field.name for field in dataclasses.fields(cls)}
         values = json.loads(path.read_text())
+        values.setdefault("model", "dcgan")  # runs saved before these settings existed
+        values.setdefault("ema", 0.0)
         return cls(**{key: value for key, value in values.items() if key in known})

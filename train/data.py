@@ -35,19 +35,20 @@ def load_mnist(path=None, split="train", limit=None):
     return images, labels
 
 
-def make_dataset(images, batch_size, seed=None):
-    """uint8 images -> shuffled float32 batches (B, 28, 28, 1) in [-1, 1], prefetched.
+def make_dataset(images, labels, batch_size, seed=None):
+    """uint8 images and labels -> shuffled (float32 (B, 28, 28, 1) in [-1, 1], int32 (B,)) batches.
 
     Scaling happens per batch inside the pipeline, so only the uint8 array is held in memory.
     Full batches only: every step has one shape (one trace) and batch norm never sees a sliver.
+    The labels travel with every batch; an unconditional GAN ignores them.
     """
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(images)
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels.astype("int32")))
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     dataset = dataset.map(
-        lambda batch: tf.cast(batch, tf.float32)[..., None] / 127.5 - 1.0,
+        lambda batch, digits: (tf.cast(batch, tf.float32)[..., None] / 127.5 - 1.0, digits),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return dataset.prefetch(tf.data.AUTOTUNE)

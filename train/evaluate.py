@@ -19,7 +19,9 @@ SAMPLE_SEED = 31337  # latents: numpy default_rng, as the runtime draws them
 FLOOR_SEED = 0  # which training images stand in for a perfect generator
 FID_FLOOR_FACTOR = 2.5
 MIN_INCEPTION_SCORE = 9.5
-DIGIT_SHARE_RANGE = (0.08, 0.12)
+DIGIT_SHARE_RANGE = (0.09, 0.11)
+MIN_LABEL_ACCURACY = 0.99  # a conditional generator: the asked digit is the one read back
+DIGITS = 10
 INT8_FID_TOLERANCE = 0.10
 MIN_LABEL_AGREEMENT = 0.99
 GENERATOR_SUFFIXES = (".keras", ".onnx", ".tflite")
@@ -37,10 +39,16 @@ class Evaluator:
         self.test_features, test_probabilities = self.judge(test_images)
         self.test_accuracy = accuracy_from_probabilities(test_probabilities, test_labels)
 
-    def figures(self, images):
-        """Quality figures of uint8 digits against the test set, and the classifier's probabilities."""
+    def figures(self, images, asked=None):
+        """Quality figures of uint8 digits against the test set, and the classifier's probabilities.
+
+        With the digits asked for (a conditional generator), also how often each is read back.
+        """
         features, probabilities = self.judge(images)
-        return metrics.quality_figures(self.test_features, features, probabilities), probabilities
+        figures = metrics.quality_figures(self.test_features, features, probabilities)
+        if asked is not None:
+            figures.update(metrics.label_accuracy(probabilities, asked))
+        return figures, probabilities
 
     def floor(self, train_images, n):
         """The figures a perfect generator would get: n real training digits against the test set."""
@@ -49,8 +57,23 @@ class Evaluator:
         return figures
 
 
+def keras_sampler(generator):
+    """(latents, digits) -> float images for a Keras generator, its latent size, and whether it is
+    conditional."""
+    from train.models import is_conditional
+
+    conditional = is_conditional(generator)
+
+    def sampler(latents, digits):
+        inputs = [latents, digits] if conditional else latents
+        return generator.predict(inputs, batch_size=500, verbose=0)
+
+    return sampler, generator.input_shape[0][-1] if conditional else generator.input_shape[-1], conditional
+
+
 def load_sampler(path):
-    """latents -> float images in [-1, 1] for a .keras, .onnx or .tflite generator, and its latent size."""
+    """(latents, digits) -> float images in [-1, 1] for a .keras, .onnx or .tflite generator, its
+    latent size, and whether it takes a digit."""
     path = Path(path)
     if path.suffix not in GENERATOR_SUFFIXES:
         raise EvaluationError(f"{path}: expected a {', '.join(GENERATOR_SUFFIXES)} generator")
@@ -58,10 +81,9 @@ def load_sampler(path):
         from train.models import ModelFileError, load_generator
 
         try:
-            generator = load_generator(path)
+            return keras_sampler(load_generator(path))
         except ModelFileError as error:
             raise EvaluationError(str(error)) from None
-        return (lambda latents: generator.predict(latents, batch_size=500, verbose=0)), generator.input_shape[-1]
 
     from runtime.backends import BACKENDS, ModelError
 
@@ -71,29 +93,41 @@ def load_sampler(path):
         engine = BACKENDS[path.suffix[1:]](path)
     except ModelError as error:
         raise EvaluationError(str(error)) from None
-    return engine.run, engine.input_shape[-1]
+    return engine.run, engine.latent_dim, engine.conditional
 
 
-def generate(sampler, latent_dim, n, seed=SAMPLE_SEED, chunk=1000):
-    """n uint8 digits from the sampler on default_rng(seed) latents, the runtime's way."""
+def asked_digits(n):
+    """The digits a conditional generator is asked for: 0-9 in turn, so each is exactly 10%."""
+    return (np.arange(n) % DIGITS).astype(np.int32)
+
+
+def generate(sampler, latent_dim, n, seed=SAMPLE_SEED, chunk=1000, conditional=False):
+    """n uint8 digits from the sampler on default_rng(seed) latents, the runtime's way, and the
+    digits asked for (None for an unconditional sampler)."""
     rng = np.random.default_rng(seed)
+    asked = asked_digits(n) if conditional else None
     images = np.empty((n, 28, 28), np.uint8)
     for start in range(0, n, chunk):
         count = min(chunk, n - start)
-        images[start : start + count] = to_uint8(sampler(rng.standard_normal((count, latent_dim), dtype=np.float32)))
-    return images
+        latents = rng.standard_normal((count, latent_dim), dtype=np.float32)
+        digits = asked[start : start + count] if conditional else None
+        images[start : start + count] = to_uint8(sampler(latents, digits))
+    return images, asked
 
 
 def gates(figures, floor):
     """The shipped model's quality gates, each with its figure and verdict."""
     low, high = DIGIT_SHARE_RANGE
     shares = figures["digit_shares"]
-    return {
+    verdicts = {
         "fid_vs_floor": _gate(figures["fid"] / floor["fid"], FID_FLOOR_FACTOR, "<="),
         "inception_score": _gate(figures["inception_score"], MIN_INCEPTION_SCORE, ">="),
         "digit_shares": {"value": [min(shares), max(shares)], "threshold": [low, high],
                          "passed": bool(low <= min(shares) and max(shares) <= high)},
     }
+    if "label_accuracy" in figures:
+        verdicts["label_accuracy"] = _gate(figures["label_accuracy"], MIN_LABEL_ACCURACY, ">=")
+    return verdicts
 
 
 def comparison_gates(reference, figures, reference_labels, labels):
@@ -117,15 +151,16 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
     evaluator = Evaluator(classifier, test_images, test_labels)
     floor = evaluator.floor(train_images, n)
     report = {
-        "samples": {"count": n, "latents": "N(0, 1)", "numpy_default_rng_seed": seed},
+        "samples": {"count": n, "latents": "N(0, 1)", "numpy_default_rng_seed": seed,
+                    "digits": "conditional generators: 0-9 in turn, n/10 of each"},
         "classifier": {"test_accuracy": evaluator.test_accuracy, "test_images": len(test_images)},
         "floor": {"what": f"{min(n, len(train_images))} real training digits vs the test set", **floor},
         "generators": [],
     }
     samples, reference = {}, None
-    for path, sampler, latent_dim in samplers:
-        images = generate(sampler, latent_dim, n, seed)
-        figures, probabilities = evaluator.figures(images)
+    for path, sampler, latent_dim, conditional in samplers:
+        images, asked = generate(sampler, latent_dim, n, seed, conditional=conditional)
+        figures, probabilities = evaluator.figures(images, asked)
         labels = probabilities.argmax(axis=1)
         entry = {"file": str(path), "sha256": sha256(path), **figures,
                  "fid_vs_floor": figures["fid"] / floor["fid"], "gates": gates(figures, floor)}
@@ -152,8 +187,9 @@ def summary(report):
     columns = [("real floor", report["floor"])] + [(Path(g["file"]).name, g) for g in report["generators"]]
     lines = [f"classifier test accuracy: {report['classifier']['test_accuracy']:.4f}",
              f"{'':18s}" + "".join(f"{name[:22]:>24s}" for name, _ in columns)]
-    for key in ("fid", "inception_score", "mean_confidence", "precision", "recall"):
-        lines.append(f"{key:18s}" + "".join(f"{figures[key]:24.4f}" for _, figures in columns))
+    for key in ("fid", "inception_score", "label_accuracy", "mean_confidence", "precision", "recall"):
+        lines.append(f"{key:18s}" + "".join(
+            f"{figures[key]:24.4f}" if key in figures else f"{'':24s}" for _, figures in columns))
     lines.append(f"{'digit share range':18s}" + "".join(
         f"{min(f['digit_shares']):11.3f} – {max(f['digit_shares']):.3f}  " for _, f in columns))
     for entry in report["generators"]:

@@ -76,6 +76,15 @@ def _share_inside(queries, centres, radii, chunk=2000):
     return float(inside.mean())
 
 
+def label_accuracy(probabilities, asked, digits=10):
+    """How often the classifier reads the digit a conditional generator was asked for: overall and
+    for each digit (None for a digit never asked)."""
+    read = np.asarray(probabilities).argmax(axis=1)
+    asked = np.asarray(asked)
+    per_digit = [float(np.mean(read[asked == d] == d)) if np.any(asked == d) else None for d in range(digits)]
+    return {"label_accuracy": float(np.mean(read == asked)), "label_accuracy_per_digit": per_digit}
+
+
 def quality_figures(real_features, features, probabilities, k=3):
     """Every figure for one sample set, judged against the real test set's features."""
     precision, recall = precision_recall(real_features, features, k)

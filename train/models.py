@@ -1,4 +1,7 @@
-"""The seed DCGAN's two networks, exactly as the project's design guide describes them."""
+"""The GANs' networks, as the project's design guide describes them, and the table that names them.
+
+A new model is a pair of builders and one entry in MODELS; nothing else names a model.
+"""
 
 from pathlib import Path
 
@@ -6,6 +9,7 @@ import keras
 from keras import layers
 
 IMAGE_SHAPE = (28, 28, 1)
+DIGITS = 10
 
 
 def build_generator(latent_dim: int = 100) -> keras.Model:
@@ -31,11 +35,11 @@ def build_generator(latent_dim: int = 100) -> keras.Model:
     )
 
 
-def build_discriminator() -> keras.Model:
-    """Image (28, 28, 1) -> one real/fake logit; 212,865 parameters."""
+def build_discriminator(channels: int = 1) -> keras.Model:
+    """Image (28, 28, channels) -> one real/fake logit; 212,865 parameters for one channel."""
     return keras.Sequential(
         [
-            keras.Input(shape=IMAGE_SHAPE, name="image"),
+            keras.Input(shape=IMAGE_SHAPE[:2] + (channels,), name="image"),
             layers.Conv2D(64, 5, strides=2, padding="same"),
             layers.LeakyReLU(),
             layers.Dropout(0.3),
@@ -47,6 +51,46 @@ def build_discriminator() -> keras.Model:
         ],
         name="discriminator",
     )
+
+
+def one_hot(name):
+    """digit (N,) int32 -> (N, 10) one-hot: a frozen identity Embedding, so a saved model needs no
+    custom code and converts to a plain Gather in ONNX and TFLite."""
+    return layers.Embedding(DIGITS, DIGITS, embeddings_initializer="identity", trainable=False, name=name)
+
+
+def build_conditional_generator(latent_dim: int = 100) -> keras.Model:
+    """(noise (latent_dim,), digit) -> image: the seed generator with the one-hot digit joined to
+    the noise before its Dense layer; 2,456,484 parameters at latent 100 (125,440 + 100 more)."""
+    noise = keras.Input(shape=(latent_dim,), name="z")
+    digit = keras.Input(shape=(), dtype="int32", name="digit")
+    joined = layers.Concatenate(name="z_and_digit")([noise, one_hot("digit_one_hot")(digit)])
+    body = build_generator(latent_dim + DIGITS)
+    return keras.Model([noise, digit], body(joined), name="generator")
+
+
+def build_conditional_discriminator() -> keras.Model:
+    """(image, digit) -> logit: the seed discriminator with the one-hot digit as 10 extra input
+    channels (keras-io's conditional_gan); 228,865 parameters."""
+    image = keras.Input(shape=IMAGE_SHAPE, name="image")
+    digit = keras.Input(shape=(), dtype="int32", name="digit")
+    planes = layers.Reshape((1, 1, DIGITS))(one_hot("digit_one_hot")(digit))
+    planes = layers.UpSampling2D(size=IMAGE_SHAPE[:2], name="digit_planes")(planes)
+    joined = layers.Concatenate(name="image_and_digit")([image, planes])
+    body = build_discriminator(channels=IMAGE_SHAPE[-1] + DIGITS)
+    return keras.Model([image, digit], body(joined), name="discriminator")
+
+
+# name -> (generator builder taking the latent size, discriminator builder)
+MODELS = {
+    "cdcgan": (build_conditional_generator, build_conditional_discriminator),
+    "dcgan": (build_generator, build_discriminator),
+}
+
+
+def is_conditional(model: keras.Model) -> bool:
+    """A conditional network takes the digit as a second input."""
+    return len(model.inputs) == 2
 
 
 class ModelFileError(Exception):

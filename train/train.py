@@ -4,12 +4,12 @@ from pathlib import Path
 
 import keras
 
-from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, fixed_noise
+from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, grid_inputs
 from train.config import TrainConfig
 from train.data import load_mnist, make_dataset
 from train.device import pick_strategy, use_mixed_precision
 from train.gan import DCGAN
-from train.models import build_discriminator, build_generator
+from train.models import MODELS
 from train.report import make_gif, plot_losses, read_history
 
 CONFIG_FILE = "config.json"
@@ -40,9 +40,11 @@ def prepare_run(config: TrainConfig, out_dir: Path, resume: bool) -> TrainConfig
 
 
 def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="auto"):
-    """Train (or continue) the DCGAN into out_dir; returns the Keras History."""
+    """Train (or continue) the GAN into out_dir; returns the Keras History."""
     config = prepare_run(config, out_dir, resume)
-    images, _ = load_mnist(config.data, "train", config.limit)
+    if config.model not in MODELS:
+        raise RunError(f"unknown model {config.model!r}: choose from {', '.join(MODELS)}")
+    images, labels = load_mnist(config.data, "train", config.limit)
     if len(images) < config.batch_size:
         raise RunError(f"--batch-size {config.batch_size} is more than the {len(images)} training images")
 
@@ -52,13 +54,15 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     keras.utils.set_random_seed(config.seed)
     policy = use_mixed_precision(config.mixed_precision)
     strategy, device = pick_strategy()
-    print(f"training on {device}{f' with {policy}' if policy else ''}: "
-          f"{len(images)} images, batch {config.batch_size}, epochs {config.epochs}")
+    print(f"training {config.model} on {device}{f' with {policy}' if policy else ''}: "
+          f"{len(images)} images, batch {config.batch_size}, epochs {config.epochs}"
+          f"{f', generator average decay {config.ema}' if config.ema else ''}")
 
+    build_generator, build_discriminator = MODELS[config.model]
     with strategy.scope():
         generator = build_generator(config.latent_dim)
         discriminator = build_discriminator()
-        gan = DCGAN(generator, discriminator, config.latent_dim, seed=config.seed)
+        gan = DCGAN(generator, discriminator, config.latent_dim, seed=config.seed, ema_decay=config.ema)
         gan.compile(
             d_optimizer=_adam(config, loss_scaling=policy == "mixed_float16"),
             g_optimizer=_adam(config, loss_scaling=policy == "mixed_float16"),
@@ -69,11 +73,12 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     config.save(out_dir / CONFIG_FILE)
     callbacks = [
         Throughput(config.batch_size),
-        SampleGrid(generator, fixed_noise(config.grid_size, config.latent_dim), out_dir / SAMPLES_DIR),
+        SampleGrid(gan.sampler, *grid_inputs(generator, config.grid_size, config.latent_dim),
+                   out_dir=out_dir / SAMPLES_DIR),
         keras.callbacks.CSVLogger(str(out_dir / HISTORY_FILE), append=True),
     ]
     if judge:
-        callbacks.append(QualityLog(generator, *judge, config.eval_every, config.eval_samples, out_dir / QUALITY_FILE))
+        callbacks.append(QualityLog(gan.sampler, *judge, config.eval_every, config.eval_samples, out_dir / QUALITY_FILE))
     # Restores weights, both optimizers' state and the epoch; kept after the run ends, so a finished
     # run can be extended with a larger --epochs. Last in the list, so an epoch counts as done only
     # once its row and grid are on disk: a Ctrl-C in between reruns the epoch (its rows are then
@@ -81,7 +86,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     callbacks.append(InterruptSafeBackup(
         str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True))
     history = gan.fit(
-        make_dataset(images, config.batch_size, seed=config.seed),
+        make_dataset(images, labels, config.batch_size, seed=config.seed),
         epochs=config.epochs,
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles
@@ -101,9 +106,10 @@ def quality_judge(config, train_images):
 
 
 def save_outputs(gan: DCGAN, out_dir: Path):
-    """The networks as plain .keras files, the loss plot and the progress GIF."""
-    for model in (gan.generator, gan.discriminator):
-        path = out_dir / f"{model.name}.keras"
+    """The networks as plain .keras files (the generator: its weight average, when there is one),
+    the loss plot and the progress GIF."""
+    for name, model in (("generator", gan.sampler), ("discriminator", gan.discriminator)):
+        path = out_dir / f"{name}.keras"
         tmp = path.with_name(path.stem + ".tmp.keras")  # Keras insists on the .keras suffix
         model.save(tmp)
         tmp.replace(path)
