@@ -1,11 +1,14 @@
 """The two conversions: Keras generator -> ONNX (tf2onnx) and -> full-integer int8 TFLite."""
 
+import json
+
 import numpy as np
 import onnx
 import tensorflow as tf
 import tf2onnx
 
-INPUT_NAME = "z"
+from runtime.contract import DIGIT, NOISE
+
 OUTPUT_NAME = "images"
 ONNX_OPSET = 17
 # A fixed batch gives XNNPACK a static graph: measured here on 2 threads, batch 16 ran ~8,400
@@ -13,51 +16,73 @@ ONNX_OPSET = 17
 TFLITE_BATCH = 16
 
 
-def to_onnx(generator, path, metadata):
-    """Write an ONNX model with input `z` (N, latent) and output `images` (N, 28, 28, 1), N dynamic.
+def input_specs(contract, batch):
+    """tf.TensorSpecs in the generator's input order (noise, then digit), named as the contract says."""
+    return [tf.TensorSpec([batch] + spec["shape"][1:], spec["dtype"], name=spec["name"])
+            for role, spec in contract.items()]
+
+
+def to_onnx(generator, path, contract, metadata):
+    """Write an ONNX model with the contract's inputs and output `images` (N, 28, 28, 1), N dynamic.
 
     tf2onnx's from_keras fails on Keras 3 models, so a tf.function with a signature is converted.
+    The contract travels in the model's metadata (key "inputs"), so a bare .onnx file says how to feed it.
     """
-    latent_dim = generator.input_shape[-1]
 
-    @tf.function(input_signature=[tf.TensorSpec((None, latent_dim), tf.float32, name=INPUT_NAME)])
-    def generate(z):
-        return {OUTPUT_NAME: generator(z, training=False)}  # inference mode: batch norm's moving stats
+    @tf.function(input_signature=input_specs(contract, None))
+    def generate(*inputs):
+        inputs = list(inputs) if len(inputs) > 1 else inputs[0]
+        return {OUTPUT_NAME: generator(inputs, training=False)}  # inference mode: batch norm's moving stats
 
     model, _ = tf2onnx.convert.from_function(
         generate, input_signature=generate.input_signature, opset=ONNX_OPSET
     )
-    for value in (model.graph.input[0], model.graph.output[0]):  # name the dynamic batch axis
+    for value in (*model.graph.input, *model.graph.output):  # name the dynamic batch axis
         value.type.tensor_type.shape.dim[0].dim_param = "N"
     model.producer_name = "digitgen"
-    onnx.helper.set_model_props(model, {key: str(value) for key, value in metadata.items()})
+    props = {key: str(value) for key, value in metadata.items()}
+    props["inputs"] = json.dumps(contract)
+    onnx.helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 
 
-def to_tflite_int8(generator, path, calibration_latents):
-    """Write a full-integer int8 TFLite model (int8 weights and activations, float32 in and out).
+def to_tflite_int8(generator, path, contract, calibration):
+    """Write a full-integer int8 TFLite model (int8 weights and activations, float32 noise in and
+    images out, the digit stays int32), fixed batch of TFLITE_BATCH.
 
-    Calibrated on N(0, 1) latents like the ones the runtime draws; fixed batch of TFLITE_BATCH.
+    `calibration`: {role: array} of inputs like the runtime's: N(0, 1) latents and, for a
+    conditional model, every digit equally often, so each digit's activations set the ranges.
     """
-    latent_dim = generator.input_shape[-1]
-    function = tf.function(lambda z: generator(z, training=False))
-    concrete = function.get_concrete_function(
-        tf.TensorSpec((TFLITE_BATCH, latent_dim), tf.float32, name=INPUT_NAME)
-    )
+    function = tf.function(lambda *inputs: generator(list(inputs) if len(inputs) > 1 else inputs[0],
+                                                     training=False))
+    concrete = function.get_concrete_function(*input_specs(contract, TFLITE_BATCH))
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.representative_dataset = lambda: (
-        [batch] for batch in batches(calibration_latents, TFLITE_BATCH)
+        [batch[role] for role in contract] for batch in batches(calibration, TFLITE_BATCH)
     )
     path.write_bytes(converter.convert())
 
 
-def batches(latents, size):
-    """Consecutive batches of exactly `size` rows; the last one is padded with zeros."""
-    for start in range(0, len(latents), size):
-        batch = latents[start : start + size]
-        if len(batch) < size:
-            batch = np.concatenate([batch, np.zeros((size - len(batch),) + batch.shape[1:], batch.dtype)])
+def batches(arrays, size):
+    """Consecutive batches of exactly `size` rows of each array in {role: array}; the last is zero-padded."""
+    total = len(next(iter(arrays.values())))
+    for start in range(0, total, size):
+        batch = {}
+        for role, array in arrays.items():
+            part = array[start : start + size]
+            if len(part) < size:
+                part = np.concatenate([part, np.zeros((size - len(part),) + part.shape[1:], part.dtype)])
+            batch[role] = part
         yield batch
+
+
+def calibration_inputs(contract, n, seed):
+    """Inputs drawn as the runtime draws them: N(0, 1) noise; digits 0-9 in turn, each equally often."""
+    latent_dim = contract[NOISE]["shape"][-1]
+    arrays = {NOISE: np.random.default_rng(seed).standard_normal((n, latent_dim), dtype=np.float32)}
+    if DIGIT in contract:
+        arrays[DIGIT] = (np.arange(n) % contract[DIGIT]["classes"]).astype(contract[DIGIT]["dtype"])
+    return arrays

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from export import parity
-from export.convert import TFLITE_BATCH, to_onnx, to_tflite_int8
+from export.convert import TFLITE_BATCH, calibration_inputs, to_onnx, to_tflite_int8
 from export.manifest import MANIFEST_FILE, build_manifest, tool_versions
 from runtime.backends import OnnxBackend, TFLiteBackend
+from runtime.contract import DIGIT, NOISE, make_contract
 from runtime.images import to_uint8
 
 ONNX_FILE = "generator.onnx"
@@ -53,30 +54,37 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
     generator_path, out_dir = Path(generator_path), Path(out_dir)
     generator = load_generator(generator_path)
     classifier = load_classifier(classifier_path) if classifier_path else None
-    latent_dim = generator.input_shape[-1]
+    from train.models import is_conditional, latent_size
+
+    latent_dim, conditional = latent_size(generator), is_conditional(generator)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as staging:
         staging = Path(staging)
-        metadata = {"latent_dim": latent_dim, "value_range": list(parity.VALUE_RANGE), **{
-            f"version_{tool}": version for tool, version in tool_versions().items()}}
-        to_onnx(generator, staging / ONNX_FILE, metadata)
-        calibration = np.random.default_rng(CALIBRATION_SEED).standard_normal(
-            (n_calibration, latent_dim), dtype=np.float32)
-        to_tflite_int8(generator, staging / TFLITE_FILE, calibration)
+        metadata = {"latent_dim": latent_dim, "conditional": conditional,
+                    "value_range": list(parity.VALUE_RANGE),
+                    **{f"version_{tool}": version for tool, version in tool_versions().items()}}
+        to_onnx(generator, staging / ONNX_FILE, make_contract(latent_dim, conditional), metadata)
+        to_tflite_int8(generator, staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
+                       calibration_inputs(make_contract(latent_dim, conditional), n_calibration, CALIBRATION_SEED))
 
-        checks = check_parity(generator, staging, n_latents, classifier, label_gate)
+        checks, per_digit = check_parity(generator, staging, n_latents, classifier, label_gate)
         report = parity.report(checks, n_latents, PARITY_SEED)
         report["label_classifier"] = str(classifier_path) if classifier else None
+        if per_digit:
+            report["asked_digit_read_back"] = per_digit
         echo(parity.table(checks))
+        if per_digit:
+            echo(parity.digit_table(per_digit))
         if not report["passed"]:
             return report
         (staging / PARITY_FILE).write_text(json.dumps(report, indent=2) + "\n")
         models = {
-            "onnx": (staging / ONNX_FILE, ["N", latent_dim], ["N", 28, 28, 1], {}),
-            "tflite": (staging / TFLITE_FILE, [TFLITE_BATCH, latent_dim], [TFLITE_BATCH, 28, 28, 1],
+            "onnx": (staging / ONNX_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1], {}),
+            "tflite": (staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
+                       [TFLITE_BATCH, 28, 28, 1],
                        {"quantization": "full int8 (weights and activations)", "batch": TFLITE_BATCH}),
         }
-        manifest = build_manifest(generator_path, models, latent_dim, parity.VALUE_RANGE)
+        manifest = build_manifest(generator_path, models, latent_dim, conditional, parity.VALUE_RANGE)
         manifest["parity"] = {"file": PARITY_FILE, "passed": True}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
         for name in (ONNX_FILE, TFLITE_FILE, PARITY_FILE, MANIFEST_FILE):  # manifest last
@@ -85,12 +93,18 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
 
 
 def check_parity(generator, model_dir, n_latents, classifier=None, label_gate=True):
-    latents = np.random.default_rng(PARITY_SEED).standard_normal(
-        (n_latents, generator.input_shape[-1]), dtype=np.float32)
-    reference = generator.predict(latents, batch_size=256, verbose=0)
-    onnx_images = OnnxBackend(model_dir / ONNX_FILE).run(latents)
-    tflite_images = TFLiteBackend(model_dir / TFLITE_FILE).run(latents)
+    """The parity checks on the same inputs through Keras, ONNX and int8 TFLite, and for a
+    conditional generator, each model's per-digit share of digits read back as asked."""
+    from train.models import is_conditional, latent_size
+
+    conditional = is_conditional(generator)
+    inputs = calibration_inputs(make_contract(latent_size(generator), conditional), n_latents, PARITY_SEED)
+    latents, digits = inputs[NOISE], inputs.get(DIGIT)
+    reference = generator.predict([latents, digits] if conditional else latents, batch_size=256, verbose=0)
+    onnx_images = OnnxBackend(model_dir / ONNX_FILE).run(latents, digits)
+    tflite_images = TFLiteBackend(model_dir / TFLITE_FILE).run(latents, digits)
     checks = parity.onnx_checks(reference, onnx_images) + parity.tflite_checks(reference, tflite_images)
+    per_digit = None
     if classifier is not None:
         from train.classifier import predict_probabilities
 
@@ -99,4 +113,7 @@ def check_parity(generator, model_dir, n_latents, classifier=None, label_gate=Tr
                                      for images in (reference, onnx_images, tflite_images))
         checks += parity.label_checks("onnx", keras_p, onnx_p, label_gate)
         checks += parity.label_checks("tflite_int8", keras_p, tflite_p, label_gate)
-    return checks
+        if conditional:
+            per_digit = {model: parity.read_back(probabilities, digits) for model, probabilities
+                         in (("keras", keras_p), ("onnx", onnx_p), ("tflite_int8", tflite_p))}
+    return checks, per_digit

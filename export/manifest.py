@@ -32,23 +32,24 @@ def tool_versions():
     return versions
 
 
-def build_manifest(source, models, latent_dim, value_range):
-    """`models`: {backend: (path, input shape, output shape, extra details)} of the exported files."""
+def build_manifest(source, models, latent_dim, conditional, value_range):
+    """`models`: {backend: (path, input contract, output shape, extra details)} of the exported files."""
     return {
-        "format_version": 1,
+        "format_version": 2,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "source": file_entry(source),
         "latent_dim": latent_dim,
+        "conditional": conditional,
         "noise": "numpy.random.default_rng(seed).standard_normal((n, latent_dim), dtype=float32)",
         "value_range": list(value_range),
         "models": {
             backend: file_entry(
                 path,
-                input={"name": "z", "dtype": "float32", "shape": input_shape},
+                inputs=contract,
                 output={"name": "images", "dtype": "float32", "shape": output_shape},
                 **extra,
             )
-            for backend, (path, input_shape, output_shape, extra) in models.items()
+            for backend, (path, contract, output_shape, extra) in models.items()
         },
         "tools": tool_versions(),
     }

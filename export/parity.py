@@ -112,3 +112,20 @@ def table(checks):
         verdict += "" if check.gated else " (not gated)"
         lines.append(f"{check.model:12s} {check.metric:26s} {check.value:12.6g}  {gate:>12s}  {verdict}")
     return "\n".join(lines)
+
+
+def read_back(probabilities, asked, digits=10):
+    """For each digit, the share of the images asked to show it that the classifier reads as it."""
+    read = np.asarray(probabilities).argmax(axis=1)
+    asked = np.asarray(asked)
+    return {"overall": float(np.mean(read == asked)),
+            "per_digit": [float(np.mean(read[asked == d] == d)) for d in range(digits)]}
+
+
+def digit_table(per_digit):
+    """The asked digit read back, per model and digit, as a console table."""
+    lines = [f"{'asked digit read back':22s}" + "".join(f"{d:>7d}" for d in range(10)) + "    all"]
+    for model, figures in per_digit.items():
+        lines.append(f"{model:22s}" + "".join(f"{share:7.3f}" for share in figures["per_digit"])
+                     + f"{figures['overall']:7.3f}")
+    return "\n".join(lines)

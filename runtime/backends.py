@@ -1,9 +1,15 @@
-"""The two inference engines behind one small interface: run(latents) -> float images."""
+"""The two inference engines behind one small interface: run(latents, digits=None) -> float images.
+
+Each engine feeds its model as the model's input contract says (runtime.contract): from the
+manifest when there is one, else from the model file itself.
+"""
 
 import os
 import threading
 
 import numpy as np
+
+from runtime.contract import DIGIT, NOISE, parse_contract
 
 
 class ModelError(Exception):
@@ -14,14 +20,42 @@ class BackendMissing(ModelError):
     """The engine for a backend is not installed."""
 
 
-class OnnxBackend:
+class Engine:
+    """What both engines share: the contract, and turning (latents, digits) into named inputs."""
+
+    def _bind(self, contract, declared):
+        """Match the contract to the model's declared inputs {name: shape}; fills input_shape."""
+        for role, spec in contract.items():
+            if spec["name"] not in declared:
+                raise ModelError(f"{self.path}: its contract names input {spec['name']!r}, "
+                                 f"the model has {sorted(declared)}")
+        if set(declared) != {spec["name"] for spec in contract.values()}:
+            raise ModelError(f"{self.path}: inputs {sorted(declared)} do not match its contract")
+        self.contract = contract
+        self.input_name = contract[NOISE]["name"]
+        self.input_shape = list(declared[self.input_name])
+        self.conditional = DIGIT in contract
+        self.latent_dim = self.input_shape[-1] if len(self.input_shape) == 2 else None
+
+    def _feed(self, latents, digits):
+        feed = {self.contract[NOISE]["name"]: latents}
+        if self.conditional:
+            if digits is None:
+                raise ValueError("this model is conditional: it needs a digit for every latent")
+            spec = self.contract[DIGIT]
+            feed[spec["name"]] = np.asarray(digits, dtype=spec["dtype"])
+        return feed
+
+
+class OnnxBackend(Engine):
     """onnxruntime on the CPU. One session, reused; its run() is safe from several threads."""
 
     name = "onnx"
 
-    def __init__(self, path, threads=None):
+    def __init__(self, path, threads=None, contract=None):
         import onnxruntime as ort
 
+        self.path = path
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0  # 0: onnxruntime's own choice, one per core
         options.inter_op_num_threads = 1
@@ -34,21 +68,32 @@ class OnnxBackend:
             )
         except Exception as error:  # onnxruntime raises its own types for every kind of bad file
             raise ModelError(f"{path}: not a loadable ONNX model ({_first_line(error)})") from None
-        (model_input,), (model_output,) = self.session.get_inputs(), self.session.get_outputs()
-        self.input_name, self.output_name = model_input.name, model_output.name
-        self.input_shape, self.output_shape = model_input.shape, model_output.shape
+        declared = {item.name: item.shape for item in self.session.get_inputs()}
+        self._bind(contract or self._own_contract(declared), declared)
+        (model_output,) = self.session.get_outputs()
+        self.output_name, self.output_shape = model_output.name, model_output.shape
         self.version = ort.__version__
 
-    def run(self, latents):
-        return self.session.run([self.output_name], {self.input_name: latents})[0]
+    def _own_contract(self, declared):
+        """The contract in the model's metadata; a model exported before contracts: its one input."""
+        text = self.session.get_modelmeta().custom_metadata_map.get("inputs")
+        if text is None:
+            return _single_input_contract(declared)
+        try:
+            return parse_contract(text, self.path)
+        except ValueError as error:
+            raise ModelError(str(error)) from None
+
+    def run(self, latents, digits=None):
+        return self.session.run([self.output_name], self._feed(latents, digits))[0]
 
 
-class TFLiteBackend:
+class TFLiteBackend(Engine):
     """LiteRT (ai-edge-litert) with XNNPACK. Its interpreter is not thread-safe: calls take a lock."""
 
     name = "tflite"
 
-    def __init__(self, path, threads=None):
+    def __init__(self, path, threads=None, contract=None):
         try:
             from ai_edge_litert.interpreter import Interpreter
             from ai_edge_litert import __version__ as version
@@ -56,6 +101,7 @@ class TFLiteBackend:
             raise BackendMissing(
                 "--backend tflite needs ai-edge-litert: pip install 'digitgen[tflite]'"
             ) from None
+        self.path = path
         try:
             self.interpreter = Interpreter(
                 model_path=str(path), num_threads=threads or os.cpu_count() or 1
@@ -63,31 +109,61 @@ class TFLiteBackend:
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"{path}: not a loadable TFLite model ({_first_line(error)})") from None
-        (model_input,) = self.interpreter.get_input_details()
+        details = {_tensor_name(d["name"]): d for d in self.interpreter.get_input_details()}
+        declared = {name: d["shape"].tolist() for name, d in details.items()}
+        self._bind(contract or _contract_by_dtype(details, path), declared)
+        self.indexes = {name: d["index"] for name, d in details.items()}
         (model_output,) = self.interpreter.get_output_details()
-        self.input_index, self.output_index = model_input["index"], model_output["index"]
-        self.input_name, self.output_name = model_input["name"], model_output["name"]
-        self.input_shape = model_input["shape"].tolist()
+        self.output_index, self.output_name = model_output["index"], model_output["name"]
         self.output_shape = model_output["shape"].tolist()
         self.batch = self.input_shape[0]  # the model is exported with a fixed batch
         self.version = version
         self.lock = threading.Lock()
 
-    def run(self, latents):
+    def run(self, latents, digits=None):
+        feed = self._feed(latents, digits)
         n = len(latents)
         padded = -n % self.batch
-        if padded:  # each image depends on its own latent only, so zero rows change nothing else
-            latents = np.concatenate([latents, np.zeros((padded, latents.shape[1]), latents.dtype)])
+        if padded:  # each image depends on its own inputs only, so zero rows change nothing else
+            feed = {name: np.concatenate([array, np.zeros((padded,) + array.shape[1:], array.dtype)])
+                    for name, array in feed.items()}
         outputs = []
         with self.lock:
-            for start in range(0, len(latents), self.batch):
-                self.interpreter.set_tensor(self.input_index, latents[start : start + self.batch])
+            for start in range(0, n + padded, self.batch):
+                for name, array in feed.items():
+                    self.interpreter.set_tensor(self.indexes[name], array[start : start + self.batch])
                 self.interpreter.invoke()
                 outputs.append(self.interpreter.get_tensor(self.output_index))
         return np.concatenate(outputs)[:n]
 
 
 BACKENDS = {"onnx": OnnxBackend, "tflite": TFLiteBackend}
+
+
+def _tensor_name(name):
+    """TFLite names a concrete function's inputs "serving_default_z:0"; the contract says "z"."""
+    name = name.split(":")[0]
+    return name.removeprefix("serving_default_")
+
+
+def _single_input_contract(declared):
+    (name, shape), *rest = declared.items()
+    if rest:
+        raise ModelError("a model with several inputs needs an input contract (its manifest or metadata)")
+    return {NOISE: {"name": name, "dtype": "float32", "shape": list(shape)}}
+
+
+def _contract_by_dtype(details, path):
+    """A bare .tflite file carries no contract: its float input is the noise, an integer one the digit."""
+    contract = {}
+    for name, detail in details.items():
+        role = NOISE if np.issubdtype(detail["dtype"], np.floating) else DIGIT
+        if role in contract:
+            raise ModelError(f"{path}: cannot tell its inputs apart; keep its manifest.json beside it")
+        contract[role] = {"name": name, "dtype": np.dtype(detail["dtype"]).name, "shape": detail["shape"].tolist()}
+    if NOISE not in contract:
+        raise ModelError(f"{path}: no float noise input")
+    return contract
 
 
 def _first_line(error):

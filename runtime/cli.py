@@ -20,6 +20,7 @@ EXAMPLES = """Examples:
 
 \b
   digitgen --seed 42 --n 16                 # digits.png, 16 digits in a 4x4 grid
+  digitgen --digit 7 --n 16                 # sixteen 7s
   digitgen --seed 7 --n 64 --scale 4 --out big.png
   digitgen --seed 42 --n 100 --format npy --out digits.npy
   digitgen --seed 42 --out - > digits.png   # PNG bytes on stdout
@@ -66,6 +67,8 @@ class ModelFailure(CommandError):
               help="Noise seed: the same seed gives the same digits everywhere. Default: random (printed).")
 @click.option("--n", "n", type=click.IntRange(1, MAX_N), default=16, show_default=True,
               help=f"How many digits (1 to {MAX_N}).")
+@click.option("--digit", type=click.IntRange(0, 9), default=None,
+              help="Which digit to draw (0-9). Default: a mix drawn from the seed.")
 @click.option("--out", type=str, default=None,
               help="Output file, or - for stdout. Default: digits.png (digits.npy with --format npy).")
 @click.option("--format", "fmt", type=click.Choice(["png", "npy"]), default="png", show_default=True,
@@ -76,8 +79,8 @@ class ModelFailure(CommandError):
 @model_options
 @click.version_option(__version__, prog_name="digitgen")
 @click.pass_context
-def cli(ctx, seed, n, out, fmt, cols, scale, model, backend, threads):
-    """Generate handwritten digits with a DCGAN, on this CPU, offline."""
+def cli(ctx, seed, n, digit, out, fmt, cols, scale, model, backend, threads):
+    """Generate handwritten digits with a class-conditional DCGAN, on this CPU, offline."""
     if ctx.invoked_subcommand is not None:  # `digitgen --backend tflite bench` means the same as
         ctx.obj = {"model": model, "backend": backend, "threads": threads}  # `digitgen bench --backend tflite`
         return
@@ -88,7 +91,9 @@ def cli(ctx, seed, n, out, fmt, cols, scale, model, backend, threads):
         raise CommandError("--out - writes binary data: redirect it to a file or a pipe")
     seed = secrets.randbelow(2**31) if seed is None else seed
     generator = load_generator(model, backend, threads)
-    digits = generator.generate(n, seed)
+    if digit is not None and not generator.conditional:
+        raise CommandError(f"--digit: {generator.model_path} is an unconditional model; it cannot draw a chosen digit")
+    digits = generator.generate(n, seed, digit)
     buffer = io.BytesIO()
     if fmt == "png":
         generator.grid(digits, cols=cols, scale=scale).save(buffer, format="PNG")
@@ -101,7 +106,8 @@ def cli(ctx, seed, n, out, fmt, cols, scale, model, backend, threads):
         sys.stdout.buffer.flush()
     else:
         write_atomically(Path(out), buffer.getvalue())
-        click.echo(f"{out}  ({n} digits, seed {seed}, {generator.backend})")
+        which = f"{n} digits" if digit is None else f"{n} x digit {digit}"
+        click.echo(f"{out}  ({which}, seed {seed}, {generator.backend})")
 
 
 def check_writable(path):
@@ -139,7 +145,9 @@ def info(group_options, model, backend, threads):
     click.echo(f"digitgen {__version__}")
     click.echo(f"model     {generator.model_path}")
     click.echo(f"backend   {generator.backend} ({generator.engine.version}), numpy {np.__version__}")
-    click.echo(f"input     {generator.engine.input_name} {generator.engine.input_shape}  float32 N(0, 1)")
+    for role, spec in generator.engine.contract.items():
+        click.echo(f"input     {role:6s} {spec['name']} {spec.get('shape')}  {spec['dtype']}"
+                   + ("  N(0, 1)" if role == "noise" else f"  0-{spec.get('classes', 10) - 1}"))
     click.echo(f"output    {generator.engine.output_name} {generator.engine.output_shape}  float32 in [-1, 1]")
     if not manifest:
         click.echo("manifest  none (shapes checked instead)")

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from runtime.backends import BACKENDS, ModelError
+from runtime.contract import DIGITS
 from runtime.images import make_grid, to_uint8
 from runtime import model_files
 
@@ -15,8 +16,8 @@ IMAGE_SHAPE = (28, 28, 1)
 class DigitGenerator:
     """Generates MNIST-style digits from a seed; one inference session, reused; thread-safe.
 
-    The noise is drawn by numpy's default_rng(seed), never by a backend, so a seed gives the
-    same latents on every platform and backend.
+    The noise and, for a conditional model, the digits not asked for are drawn by numpy from the
+    seed, never by a backend, so a seed gives the same digits on every platform and backend.
     """
 
     def __init__(self, model=None, backend="onnx", threads=None):
@@ -24,29 +25,65 @@ class DigitGenerator:
             raise ValueError(f"unknown backend {backend!r}: choose from {', '.join(BACKENDS)}")
         if threads is not None and (not isinstance(threads, numbers.Integral) or threads < 1):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
-        self.model_path, self.manifest = model_files.resolve(model, backend)
-        self.engine = BACKENDS[backend](self.model_path, threads)
+        self.model_path, self.manifest, contract = model_files.resolve(model, backend)
+        self.engine = BACKENDS[backend](self.model_path, threads, contract)
         self.backend = backend
         self.latent_dim = self._check_shapes()
 
-    def generate(self, n, seed=None):
-        """n digits as uint8 (n, 28, 28), 0 black, 255 white; the same seed, the same digits."""
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+    @property
+    def conditional(self):
+        """True when the model draws the digit it is asked for."""
+        return self.engine.conditional
+
+    def generate(self, n, seed=None, digit=None):
+        """n digits as uint8 (n, 28, 28), 0 black, 255 white; the same seed, the same digits.
+
+        digit: an int 0-9 for n of that digit, a sequence of n ints for those digits, or None for
+        digits drawn from the seed. Only a conditional model takes it.
+        """
+        return self.generate_labeled(n, seed, digit)[0]
+
+    def generate_labeled(self, n, seed=None, digit=None):
+        """(images uint8 (n, 28, 28), labels uint8 (n,)): the digits and which digit each was asked
+        to be; labels is None for an unconditional model, which cannot be asked."""
+        _check_count(n)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        rng = np.random.default_rng(seed)
-        digits = np.empty((n, 28, 28), dtype=np.uint8)
+        seeds = np.random.SeedSequence(seed)
+        # Two independent streams from one seed: the noise is the same whether or not digits are
+        # drawn, and both are the same however n is split into chunks.
+        noise_rng, digit_rng = np.random.default_rng(seeds), np.random.default_rng(seeds.spawn(1)[0])
+        labels = self._labels(n, digit, digit_rng)
+        images = np.empty((n, 28, 28), dtype=np.uint8)
         for start in range(0, n, CHUNK):
             count = min(CHUNK, n - start)
-            # Drawn chunk by chunk, the latents are the same as one draw of n: chunking is invisible.
-            latents = rng.standard_normal((count, self.latent_dim), dtype=np.float32)
-            digits[start : start + count] = to_uint8(self.engine.run(latents))
-        return digits
+            latents = noise_rng.standard_normal((count, self.latent_dim), dtype=np.float32)
+            digits = None if labels is None else labels[start : start + count]
+            images[start : start + count] = to_uint8(self.engine.run(latents, digits))
+        return images, labels
 
     def grid(self, images, cols=None, scale=1):
         """The digits as one grayscale PIL image, `cols` a row (default: a square)."""
         return make_grid(images, cols=cols, scale=scale)
+
+    def _labels(self, n, digit, rng):
+        if not self.conditional:
+            if digit is not None:
+                raise ValueError(f"{self.model_path}: this model is unconditional: it cannot be asked for a digit")
+            return None
+        if digit is None:
+            return rng.integers(0, DIGITS, n, dtype=np.uint8)
+        if isinstance(digit, numbers.Integral) and not isinstance(digit, bool):
+            return np.full(n, _check_digit(digit), dtype=np.uint8)
+        if isinstance(digit, (str, bytes)):
+            raise ValueError(f"digit must be an integer 0-9 or a sequence of them, got {digit!r}")
+        try:
+            digits = [_check_digit(d) for d in digit]
+        except TypeError:
+            raise ValueError(f"digit must be an integer 0-9 or a sequence of them, got {digit!r}") from None
+        if len(digits) != n:
+            raise ValueError(f"{len(digits)} digits given for n = {n}")
+        return np.asarray(digits, dtype=np.uint8)
 
     def _check_shapes(self):
         """The latent size; a model that does not map (N, latent) noise to (N, 28, 28, 1) is refused."""
@@ -59,3 +96,14 @@ class DigitGenerator:
         if self.manifest is not None and self.manifest["latent_dim"] != input_shape[1]:
             raise ModelError(f"{self.model_path}: latent size {input_shape[1]} differs from its manifest's")
         return input_shape[1]
+
+
+def _check_count(n):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+
+
+def _check_digit(digit):
+    if isinstance(digit, bool) or not isinstance(digit, numbers.Integral) or not 0 <= digit < DIGITS:
+        raise ValueError(f"digit must be an integer 0-9, got {digit!r}")
+    return int(digit)

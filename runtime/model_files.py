@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from runtime.backends import ModelError
+from runtime.contract import NOISE, parse_contract
 
 MANIFEST_FILE = "manifest.json"
 SUFFIXES = {".onnx": "onnx", ".tflite": "tflite"}
@@ -28,7 +29,30 @@ def backend_for(path):
 
 
 def resolve(model, backend):
-    """Return (model file, manifest or None) for `backend`, the file's sha256 already verified."""
+    """Return (model file, manifest or None, input contract or None) for `backend`, the file's
+    sha256 already verified. Without a contract in a manifest, the engine reads the model's own."""
+    path, manifest = _locate(model, backend)
+    entry = _entry_for(manifest, path) if manifest else None
+    return path, manifest, _contract(entry, path) if entry else None
+
+
+def _entry_for(manifest, path):
+    return next((e for e in manifest["models"].values() if e["name"] == path.name), None)
+
+
+def _contract(entry, path):
+    """The manifest's contract; a manifest written before contracts (format 1) has one noise input."""
+    if "inputs" in entry:
+        try:
+            return parse_contract(entry["inputs"], path)
+        except ValueError as error:
+            raise ModelError(str(error)) from None
+    if "input" in entry:
+        return {NOISE: entry["input"]}
+    return None
+
+
+def _locate(model, backend):
     folder = bundled_model_dir() if model is None else Path(model)
     if folder.is_dir():
         manifest = read_manifest(folder / MANIFEST_FILE)
@@ -44,7 +68,7 @@ def resolve(model, backend):
     beside = path.parent / MANIFEST_FILE
     if beside.is_file():
         manifest = read_manifest(beside)
-        entry = next((e for e in manifest["models"].values() if e["name"] == path.name), None)
+        entry = _entry_for(manifest, path)
         if entry is not None:
             verify(path, entry)
             return path, manifest

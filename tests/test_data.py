@@ -96,12 +96,15 @@ def test_no_network_is_a_clear_error(monkeypatch):
 
 
 def test_dataset_scales_to_unit_range_in_full_batches(mnist_npz):
-    images, _ = load_mnist(mnist_npz, limit=100)
-    batches = list(make_dataset(images, batch_size=32, seed=0))
+    images, labels = load_mnist(mnist_npz, limit=100)
+    batches = list(make_dataset(images, labels, batch_size=32, seed=0))
     assert len(batches) == 3  # 100 // 32: the remainder is dropped
-    batch = batches[0].numpy()
+    batch, batch_labels = (tensor.numpy() for tensor in batches[0])
     assert batch.shape == (32, 28, 28, 1) and batch.dtype == np.float32
     assert batch.min() >= -1.0 and batch.max() <= 1.0 and batch.max() == 1.0
+    assert batch_labels.shape == (32,) and batch_labels.dtype == np.int32
+    # the labels stay with their images through the shuffle: fake_digits draws a bar at row 4 + 2 * label
+    assert all(image[5 + 2 * label, 10, 0] == 1.0 for image, label in zip(batch, batch_labels))
 
 
 def test_cli_bad_data_is_one_line_exit_2(tmp_path):

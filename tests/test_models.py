@@ -1,6 +1,7 @@
 import numpy as np
 
-from train.models import build_discriminator, build_generator
+from train.models import (build_conditional_discriminator, build_conditional_generator, build_discriminator,
+                          build_generator, is_conditional)
 
 
 def count(weights):
@@ -24,6 +25,24 @@ def test_discriminator_matches_the_seed_design():
     assert discriminator.output_shape == (None, 1)
 
 
+def test_conditional_networks_are_the_seed_ones_with_a_digit_input():
+    generator = build_conditional_generator(100)
+    # the seed generator with 10 more Dense inputs (10 x 12,544) and a frozen 10 x 10 one-hot table
+    assert generator.count_params() == 2_330_944 + 125_440 + 100
+    assert count(generator.trainable_weights) == 2_305_472 + 125_440
+    assert generator.input_shape == [(None, 100), (None,)] and generator.output_shape == (None, 28, 28, 1)
+    noise = np.repeat(np.random.default_rng(0).standard_normal((1, 100), dtype=np.float32), 10, axis=0)
+    images = np.asarray(generator([noise, np.arange(10, dtype=np.int32)], training=False))
+    assert np.all(np.abs(images) <= 1.0) and not np.allclose(images[0], images[1])  # the digit matters
+
+    discriminator = build_conditional_discriminator()
+    # the seed discriminator's first conv sees 11 channels (image + 10 one-hot planes) instead of 1
+    assert discriminator.count_params() == 212_865 + 5 * 5 * 10 * 64 + 100
+    assert discriminator.output_shape == (None, 1)
+    assert is_conditional(generator) and is_conditional(discriminator)
+    assert not is_conditional(build_generator(100))
+
+
 def test_a_mixed_precision_generator_loads_as_float32(tmp_path):
     import keras
 
@@ -31,11 +50,11 @@ def test_a_mixed_precision_generator_loads_as_float32(tmp_path):
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        mixed = build_generator(100)
+        mixed = build_conditional_generator(100)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     mixed.save(tmp_path / "generator.keras")
     loaded = load_generator(tmp_path / "generator.keras")
-    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
-    latents = np.random.default_rng(0).standard_normal((8, 100), dtype=np.float32)
-    assert np.abs(loaded.predict(latents, verbose=0) - mixed.predict(latents, verbose=0)).max() < 0.05
+    assert {layer.dtype_policy.name for layer in loaded._flatten_layers()} == {"float32"}
+    inputs = [np.random.default_rng(0).standard_normal((8, 100), dtype=np.float32), np.arange(8, dtype=np.int32)]
+    assert np.abs(loaded.predict(inputs, verbose=0) - mixed.predict(inputs, verbose=0)).max() < 0.05

@@ -64,14 +64,55 @@ def test_runtime_and_cli_work_where_tensorflow_cannot_be_imported(tmp_path):
 
 def test_same_seed_same_digits_and_chunking_is_invisible():
     generator = DigitGenerator()
-    first = generator.generate(16, seed=42)
+    first, labels = generator.generate_labeled(16, seed=42)
     assert first.dtype == np.uint8 and first.shape == (16, 28, 28)
     np.testing.assert_array_equal(generator.generate(16, seed=42), first)
     assert not np.array_equal(generator.generate(16, seed=43), first)
     np.testing.assert_array_equal(generator.generate(300, seed=42)[:16], first)  # 300: two chunks
-    latents = np.random.default_rng(42).standard_normal((16, 100), dtype=np.float32)
-    expected = np.clip(np.rint((generator.engine.run(latents)[..., 0] + 1) * 127.5), 0, 255)
+    np.testing.assert_array_equal(generator.generate_labeled(300, seed=42)[1][:16], labels)
+    latents = np.random.default_rng(42).standard_normal((16, generator.latent_dim), dtype=np.float32)
+    expected = np.clip(np.rint((generator.engine.run(latents, labels)[..., 0] + 1) * 127.5), 0, 255)
     np.testing.assert_array_equal(first, expected.astype(np.uint8))
+
+
+def test_a_digit_is_repeatable_and_each_digit_differs():
+    generator = DigitGenerator()
+    assert generator.conditional and generator.engine.contract["digit"]["name"] == "digit"
+    sevens, labels = generator.generate_labeled(8, seed=1, digit=7)
+    assert labels.tolist() == [7] * 8
+    np.testing.assert_array_equal(generator.generate(8, seed=1, digit=7), sevens)
+    others = {d: generator.generate(8, seed=1, digit=d) for d in range(10)}
+    assert all(not np.array_equal(others[a], others[b]) for a in range(10) for b in range(a))
+    mixed, mixed_labels = generator.generate_labeled(10, seed=1, digit=list(range(10)))
+    np.testing.assert_array_equal(mixed[7], others[7][7])  # same noise row, same digit: same image
+    drawn = generator.generate_labeled(2000, seed=5)[1]
+    assert set(np.unique(drawn)) == set(range(10))  # without a digit, the seed draws a mix
+
+
+@pytest.mark.parametrize("bad", [10, -1, 2.5, "7", [1, 2], True])
+def test_generate_refuses_a_bad_digit(bad):
+    with pytest.raises(ValueError, match="digit"):
+        DigitGenerator().generate(3, seed=0, digit=bad)
+
+
+def test_contract_comes_from_the_model_and_an_unconditional_model_cannot_take_a_digit(tmp_path):
+    from tests.onnx_models import tiny_generator
+
+    conditional = DigitGenerator(model=tiny_generator(tmp_path / "c.onnx", conditional=True))
+    assert conditional.conditional and conditional.latent_dim == 8
+    # the tiny model's digit table makes digit d bright in band d: the digit fed is the one asked for
+    images = conditional.generate(10, seed=0, digit=list(range(10))).reshape(10, 784).astype(float)
+    band = np.arange(784) // 79
+    assert [int(np.argmax([row[band == d].mean() for d in range(10)])) for row in images] == list(range(10))
+
+    plain = DigitGenerator(model=tiny_generator(tmp_path / "u.onnx", conditional=False, contract_in_metadata=False))
+    assert not plain.conditional and plain.generate_labeled(3, seed=0)[1] is None
+    with pytest.raises(ValueError, match="unconditional"):
+        plain.generate(3, seed=0, digit=4)
+    result = run_cli("--model", str(tmp_path / "u.onnx"), "--digit", "4", "--out", str(tmp_path / "x.png"))
+    stderr = result.stderr.decode()
+    assert result.returncode == 2 and len(stderr.strip().splitlines()) == 1 and "unconditional" in stderr
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_seed_42_png_is_pinned_for_the_bundled_model(tmp_path):
@@ -197,6 +238,9 @@ def test_cli_stdout_npy_cols_and_scale(tmp_path):
     (["--backend", "cuda"], 2, "--backend"),
     (["--model", "missing.onnx"], 2, "missing.onnx"),
     (["--out", "no/such/folder/d.png"], 2, "does not exist"),
+    (["--digit", "10"], 2, "--digit"),
+    (["--digit", "-1"], 2, "--digit"),
+    (["--digit", "x"], 2, "--digit"),
 ])
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args, code, message):
     result = run_cli(*args, cwd=tmp_path)

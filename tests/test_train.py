@@ -22,26 +22,74 @@ def tiny_config(data, **overrides):
     return TrainConfig(**settings)
 
 
-def test_tiny_run_writes_every_output(tmp_path, mnist_npz):
+@pytest.mark.parametrize("model, grid_size", [("cdcgan", (302, 32)), ("dcgan", (122, 122))])
+def test_tiny_run_writes_every_output(tmp_path, mnist_npz, model, grid_size):
     out = tmp_path / "run"
-    train(tiny_config(mnist_npz), out, verbose=0)
+    train(tiny_config(mnist_npz, model=model), out, verbose=0)
 
     config = json.loads((out / "config.json").read_text())
     assert config["epochs"] == 2 and config["batch_size"] == 64 and config["seed"] == 7
+    assert config["model"] == model and config["ema"] == 0.999
     history = read_history(out / "history.csv")
     assert history["epoch"] == [0, 1]
     assert all(np.isfinite(history["d_loss"])) and all(np.isfinite(history["g_loss"]))
     assert all(rate > 0 for rate in history["images_per_s"])
-    for epoch in (1, 2):
-        assert Image.open(out / "samples" / f"epoch_{epoch:04d}.png").size == (122, 122)
+    for epoch in (1, 2):  # cdcgan: one row of digits 0-9 (16 // 10 rows); dcgan: a 4 x 4 square
+        assert Image.open(out / "samples" / f"epoch_{epoch:04d}.png").size == grid_size
     assert Image.open(out / "losses.png").format == "PNG"
     gif = Image.open(out / "progress.gif")
     assert gif.is_animated and gif.n_frames == 2
 
     generator = keras.models.load_model(out / "generator.keras")  # no custom objects needed
-    images = generator.predict(np.zeros((2, 100), np.float32), verbose=0)
+    noise = np.zeros((2, 100), np.float32)
+    images = generator.predict([noise, np.array([3, 4], np.int32)] if model == "cdcgan" else noise, verbose=0)
     assert images.shape == (2, 28, 28, 1) and np.abs(images).max() <= 1.0
     assert keras.models.load_model(out / "discriminator.keras").output_shape == (None, 1)
+
+
+def same_weights(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+
+
+def test_the_saved_generator_is_the_weight_average_and_resume_keeps_it(tmp_path, mnist_npz):
+    out = tmp_path / "run"
+    gan = train(tiny_config(mnist_npz, epochs=1, ema=0.9), out, verbose=0).model
+    saved = keras.models.load_model(out / "generator.keras")
+    assert same_weights(saved, gan.ema_generator)
+    assert not same_weights(saved, gan.generator)  # the raw weights were not what got saved
+    # batch-norm moving statistics are averaged too, not copied from the raw generator
+    moving = [i for i, w in enumerate(gan.generator.weights) if "moving" in w.path]
+    assert moving and not all(np.array_equal(gan.generator.weights[i].numpy(), saved.weights[i].numpy())
+                              for i in moving)
+
+    # Resuming with no epoch left: the average comes back from the checkpoint, not from the raw weights.
+    (out / "generator.keras").unlink()
+    resumed = train(tiny_config(mnist_npz, epochs=1), out, resume=True, verbose=0).model
+    assert same_weights(keras.models.load_model(out / "generator.keras"), saved)
+    assert same_weights(resumed.ema_generator, gan.ema_generator)
+
+
+def test_average_update_follows_the_decay_after_warm_up(mnist_npz):
+    from train.gan import DCGAN
+    from train.models import build_conditional_discriminator, build_conditional_generator
+
+    gan = DCGAN(build_conditional_generator(), build_conditional_discriminator(), ema_decay=0.9)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), keras.losses.BinaryCrossentropy())
+    gan.g_optimizer.iterations.assign(1000)  # past warm-up: the decay is 0.9
+    for average, weight in zip(gan.ema_generator.weights, gan.generator.weights):
+        average.assign(np.zeros(average.shape))
+        weight.assign(np.ones(weight.shape))
+    gan._update_average()
+    assert all(np.allclose(w.numpy(), 0.1) for w in gan.ema_generator.weights)
+    gan.g_optimizer.iterations.assign(0)  # the first step: (1 + 0) / (10 + 0) = 0.1, mostly the new weights
+    gan._update_average()
+    assert all(np.allclose(w.numpy(), 0.1 * 0.1 + 0.9) for w in gan.ema_generator.weights)
+
+
+def test_without_average_the_generator_itself_is_saved(tmp_path, mnist_npz):
+    gan = train(tiny_config(mnist_npz, epochs=1, ema=0.0), tmp_path / "run", verbose=0).model
+    assert gan.ema_generator is None
+    assert same_weights(keras.models.load_model(tmp_path / "run" / "generator.keras"), gan.generator)
 
 
 def test_a_run_folder_is_never_clobbered_and_resume_needs_a_run(tmp_path, mnist_npz):

@@ -71,7 +71,7 @@ def build_conditional_generator(latent_dim: int = 100) -> keras.Model:
 
 def build_conditional_discriminator() -> keras.Model:
     """(image, digit) -> logit: the seed discriminator with the one-hot digit as 10 extra input
-    channels (keras-io's conditional_gan); 228,865 parameters."""
+    channels (keras-io's conditional_gan); 228,965 parameters (100 of them the frozen one-hot table)."""
     image = keras.Input(shape=IMAGE_SHAPE, name="image")
     digit = keras.Input(shape=(), dtype="int32", name="digit")
     planes = layers.Reshape((1, 1, DIGITS))(one_hot("digit_one_hot")(digit))
@@ -91,6 +91,11 @@ MODELS = {
 def is_conditional(model: keras.Model) -> bool:
     """A conditional network takes the digit as a second input."""
     return len(model.inputs) == 2
+
+
+def latent_size(generator: keras.Model) -> int:
+    """The length of a generator's noise input, conditional or not."""
+    return generator.inputs[0].shape[-1]
 
 
 class ModelFileError(Exception):
@@ -116,22 +121,29 @@ def load_generator(path) -> keras.Model:
     CPU kernels handle badly; its weights are float32 anyway, so the float32 twin loses nothing.
     """
     generator = load_keras_model(path)
-    if len(generator.input_shape) != 2 or tuple(generator.output_shape[1:]) != IMAGE_SHAPE:
+    noise_shape = tuple(generator.inputs[0].shape)
+    digit_ok = not is_conditional(generator) or tuple(generator.inputs[1].shape) == (None,)
+    if len(noise_shape) != 2 or not digit_ok or tuple(generator.output_shape[1:]) != IMAGE_SHAPE:
         raise ModelFileError(
-            f"{path}: not a digit generator (input {generator.input_shape}, "
-            f"output {generator.output_shape}; expected (N, latent) -> (N, 28, 28, 1))"
+            f"{path}: not a digit generator (input {generator.input_shape}, output {generator.output_shape}; "
+            "expected (N, latent) noise [and (N,) digit] -> (N, 28, 28, 1))"
         )
     return as_float32(generator)
 
 
 def as_float32(model: keras.Model) -> keras.Model:
     """The same network and weights with every layer computing in float32."""
-    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+    if all(layer.dtype_policy.name == "float32" for layer in model._flatten_layers()):
         return model
 
     def float32_layer(layer):
         return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
 
-    twin = keras.models.clone_model(model, clone_function=float32_layer)
+    def float32_layer_or_model(layer):  # a conditional generator nests the seed network
+        if isinstance(layer, keras.Model):
+            return keras.models.clone_model(layer, clone_function=float32_layer)
+        return float32_layer(layer)
+
+    twin = keras.models.clone_model(model, clone_function=float32_layer_or_model)
     twin.set_weights(model.get_weights())
     return twin
