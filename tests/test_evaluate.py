@@ -52,6 +52,20 @@ def test_gates_fail_on_a_one_digit_generator():
     assert compared["label_agreement"]["value"] == 0.98 and compared["label_agreement"]["passed"] is False
 
 
+def test_label_accuracy_reads_back_the_asked_digit_and_gates_it():
+    from train.metrics import label_accuracy
+
+    asked = np.arange(100) % 10
+    probabilities = np.eye(10)[asked]
+    probabilities[:3] = np.eye(10)[(asked[:3] + 1) % 10]  # digits 0, 1, 2 once each read wrong
+    figures = label_accuracy(probabilities, asked)
+    assert figures["label_accuracy"] == pytest.approx(0.97)
+    assert figures["label_accuracy_per_digit"][:4] == [0.9, 0.9, 0.9, 1.0]
+    gate = evaluation.gates({"fid": 1.0, "inception_score": 9.9, "digit_shares": [0.1] * 10, **figures},
+                            {"fid": 1.0})["label_accuracy"]
+    assert gate["threshold"] == 0.99 and gate["passed"] is False
+
+
 def test_cli_writes_report_and_figure(tmp_path, mnist_npz):
     result = subprocess.run(
         [sys.executable, "-m", "train.evaluate", "--generator", str(ROOT / "artifacts" / "generator.onnx"),
@@ -93,6 +107,7 @@ def test_eval_every_records_quality_per_epoch_also_after_resume(tmp_path, mnist_
     train(config, out, verbose=0)
     quality = read_history(out / "quality.csv")
     assert quality["epoch"] == [0.0, 1.0]
+    assert all(0 <= value <= 1 for value in quality["label_accuracy"])  # cdcgan, the default: digits asked
     assert all(value > 0 for value in quality["fid"]) and all(1 <= v <= 10 for v in quality["inception_score"])
     assert (out / "quality.png").is_file()
     # A resumed run keeps recording quality without being told again.

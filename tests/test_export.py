@@ -12,25 +12,29 @@ import export.export as exporting
 from export.cli import export_command
 from export.manifest import sha256
 from train.classifier import load_classifier
-from train.models import build_generator
+from export.convert import calibration_inputs
+from runtime import DigitGenerator
+from runtime.contract import make_contract
+from train.models import build_conditional_generator, build_generator, is_conditional
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER = ROOT / "artifacts" / "classifier.keras"
 
 
-def random_generator(seed, contrast=10.0):
+def random_generator(seed, contrast=10.0, build=build_generator):
     """A random-weight generator with non-trivial batch-norm statistics and a trained model's
     output spread (a fresh one's images are all near 0, which would make any two look alike)."""
     import keras
 
     keras.utils.set_random_seed(seed)
-    generator = build_generator(100)
+    generator = build(100)
     rng = np.random.default_rng(seed)
-    for layer in generator.layers:
+    layers = list(generator._flatten_layers())
+    for layer in layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.moving_mean.assign(rng.normal(0, 0.05, layer.moving_mean.shape))
             layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
-    last_kernel = generator.layers[-2].kernel
+    last_kernel = [layer for layer in layers if isinstance(layer, keras.layers.Conv2DTranspose)][-1].kernel
     last_kernel.assign(last_kernel * contrast)
     return generator
 
@@ -76,7 +80,9 @@ def test_export_passes_and_writes_a_complete_manifest(exported, generator_file):
     for entry in manifest["models"].values():
         assert entry["sha256"] == sha256(out / entry["name"])
         assert entry["size"] == (out / entry["name"]).stat().st_size
-        assert entry["input"]["name"] == "z" and entry["output"]["name"] == "images"
+        assert entry["inputs"] == make_contract(100, False, entry["inputs"]["noise"]["shape"][0])
+        assert entry["output"]["name"] == "images"
+    assert manifest["conditional"] is False
     assert all(manifest["tools"][tool] for tool in ("tensorflow", "keras", "tf2onnx", "onnx"))
     assert not list(out.glob(".export-*"))  # the staging folder is gone
 
@@ -119,7 +125,7 @@ def test_gate_catches_a_perturbed_onnx_model(exported, generator_file, tmp_path)
     perturb_onnx(out / "generator.onnx", tmp_path / "generator.onnx")
     (tmp_path / "generator_int8.tflite").write_bytes((out / "generator_int8.tflite").read_bytes())
 
-    checks = exporting.check_parity(exporting.load_generator(generator_file), tmp_path, 512)
+    checks, _ = exporting.check_parity(exporting.load_generator(generator_file), tmp_path, 512)
     verdicts = {(c.model, c.metric): c.passed for c in checks}
     assert verdicts[("onnx", "max_abs")] is False
     assert verdicts[("tflite_int8", "psnr_db")] is True
@@ -128,14 +134,15 @@ def test_gate_catches_a_perturbed_onnx_model(exported, generator_file, tmp_path)
 def test_gates_catch_a_wrong_tflite_model(tmp_path):
     """The int8 model of another generator beside the shipped generator: plausible-looking but wrong.
     (The shipped generator, because a random one's noise gets one label whatever the model.)"""
-    other = random_generator(99)
-    calibration = np.random.default_rng(0).standard_normal((64, 100), dtype=np.float32)
-    exporting.to_tflite_int8(other, tmp_path / "generator_int8.tflite", calibration)
+    shipped = exporting.load_generator(ROOT / "artifacts" / "generator.keras")
+    conditional = is_conditional(shipped)
+    other = random_generator(99, build=build_conditional_generator if conditional else build_generator)
+    contract = make_contract(100, conditional, exporting.TFLITE_BATCH)
+    exporting.to_tflite_int8(other, tmp_path / "generator_int8.tflite", contract,
+                             calibration_inputs(contract, 64, seed=0))
     (tmp_path / "generator.onnx").write_bytes((ROOT / "artifacts" / "generator.onnx").read_bytes())
 
-    checks = exporting.check_parity(
-        exporting.load_generator(ROOT / "artifacts" / "generator.keras"), tmp_path, 512,
-        load_classifier(CLASSIFIER))
+    checks, _ = exporting.check_parity(shipped, tmp_path, 512, load_classifier(CLASSIFIER))
     verdicts = {(c.model, c.metric): c.passed for c in checks}
     assert verdicts[("tflite_int8", "psnr_db")] is False
     assert verdicts[("tflite_int8", "label_agreement")] is False
@@ -151,8 +158,8 @@ def test_failed_parity_exits_1_and_leaves_old_artifacts(generator_file, tmp_path
 
     real_to_onnx = exporting.to_onnx
 
-    def broken_to_onnx(generator, path, metadata):  # as if the converter had a bug
-        real_to_onnx(generator, path, metadata)
+    def broken_to_onnx(generator, path, contract, metadata):  # as if the converter had a bug
+        real_to_onnx(generator, path, contract, metadata)
         perturb_onnx(path, path)
 
     monkeypatch.setattr(exporting, "to_onnx", broken_to_onnx)
@@ -162,6 +169,53 @@ def test_failed_parity_exits_1_and_leaves_old_artifacts(generator_file, tmp_path
     assert result.exit_code == 1
     assert "FAIL" in result.output and "parity failed" in result.output
     assert {p.name: p.read_text() for p in out.iterdir()} == previous
+
+
+@pytest.fixture(scope="module")
+def conditional_export(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cgen") / "generator.keras"
+    random_generator(6, build=build_conditional_generator).save(path)
+    out = tmp_path_factory.mktemp("cartifacts")
+    report = exporting.export(path, out, echo=lambda text: None, classifier_path=CLASSIFIER)
+    return path, out, report
+
+
+def test_a_conditional_contract_round_trips_export_manifest_onnx_and_runtime(conditional_export, tmp_path):
+    import onnxruntime
+
+    path, out, report = conditional_export
+    assert report["passed"]
+    # each model's per-digit read-back is reported (a random generator reads back poorly: reported, not gated)
+    assert set(report["asked_digit_read_back"]) == {"keras", "onnx", "tflite_int8"}
+    assert len(report["asked_digit_read_back"]["onnx"]["per_digit"]) == 10
+    assert report["asked_digit_read_back"]["onnx"] == report["asked_digit_read_back"]["keras"]
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["conditional"] is True
+    assert manifest["models"]["onnx"]["inputs"] == make_contract(100, True)
+    assert manifest["models"]["tflite"]["inputs"] == make_contract(100, True, exporting.TFLITE_BATCH)
+    session = onnxruntime.InferenceSession(str(out / "generator.onnx"))
+    assert json.loads(session.get_modelmeta().custom_metadata_map["inputs"]) == make_contract(100, True)
+    assert [(i.name, i.type) for i in session.get_inputs()] == [("z", "tensor(float)"), ("digit", "tensor(int32)")]
+
+    import keras
+
+    keras_model = keras.models.load_model(path)
+    latents = np.random.default_rng(3).standard_normal((20, 100), dtype=np.float32)
+    digits = (np.arange(20) % 10).astype(np.int32)
+    expected = keras_model.predict([latents, digits], verbose=0)
+    alone = tmp_path / "alone"  # without the manifest: the contract comes from the files themselves
+    alone.mkdir()
+    for name in ("generator.onnx", "generator_int8.tflite"):
+        (alone / name).write_bytes((out / name).read_bytes())
+    for model in (out, alone / "generator.onnx"):
+        generator = DigitGenerator(model=model)
+        assert generator.conditional and generator.engine.contract == make_contract(100, True)
+        np.testing.assert_allclose(generator.engine.run(latents, digits), expected, atol=1e-5)
+    for model, backend in ((out, "tflite"), (alone / "generator_int8.tflite", "tflite")):
+        generator = DigitGenerator(model=model, backend=backend)
+        assert generator.conditional
+        assert np.abs(generator.engine.run(latents, digits) - expected).mean() < 0.05
 
 
 @pytest.mark.parametrize("content", [None, b"PK\x03\x04 truncated"])

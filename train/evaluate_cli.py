@@ -13,7 +13,7 @@ DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
 @click.command(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Examples:\n\n\b\n"
-    "  python -m train.evaluate --generator runs/dcgan/generator.keras --data ../shared/data/mnist.npz\n"
+    "  python -m train.evaluate --generator runs/gan/generator.keras --data mnist.npz\n"
     "  python -m train.evaluate --generator artifacts/generator.keras "
     "--generator artifacts/generator_int8.tflite --out artifacts --data mnist.npz\n"
     "  python -m train.evaluate --train-classifier --data mnist.npz   # (re)build the cached classifier",

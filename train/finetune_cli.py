@@ -11,7 +11,7 @@ from train.evaluate_cli import DEFAULT_CLASSIFIER
 @click.command(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Example:\n\n\b\n  python -m train.finetune --discriminator artifacts/discriminator.keras "
-    "--data ../shared/data/mnist.npz --out artifacts/finetune",
+    "--data mnist.npz --out artifacts/finetune",
 )
 @click.option("--discriminator", type=click.Path(path_type=Path), required=True,
               help="A trained discriminator.keras (python -m train writes one).")

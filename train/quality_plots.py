@@ -25,7 +25,10 @@ def plot_evaluation(report, images, probabilities, out_png, worst=64):
     width = 0.8 / len(columns)
     for i, (name, shares) in enumerate(columns):
         bars.bar(np.arange(10) + (i - (len(columns) - 1) / 2) * width, shares, width, label=name)
-    bars.axhspan(0.08, 0.12, color="green", alpha=0.08, label="gate 8–12%")
+    from train.evaluate import DIGIT_SHARE_RANGE
+
+    low, high = DIGIT_SHARE_RANGE
+    bars.axhspan(low, high, color="green", alpha=0.08, label=f"gate {low:.0%}–{high:.0%}")
     bars.set(xticks=range(10), xlabel="digit (classifier's label)", ylabel="share of samples",
              title="Share of each digit")
     bars.legend(fontsize=8)
