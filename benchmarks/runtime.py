@@ -28,7 +28,10 @@ import sys, tensorflow as tf, matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 generator = tf.keras.models.load_model(sys.argv[1])
-images = generator(tf.random.normal([16, 100], seed=42), training=False)
+noise = tf.random.normal([16, 100], seed=42)
+conditional = len(generator.inputs) == 2  # the shipped cdcgan takes the digit too
+inputs = [noise, tf.random.uniform([16], 0, 10, tf.int32, seed=42)] if conditional else noise
+images = generator(inputs, training=False)
 figure = plt.figure(figsize=(4, 4))
 for i in range(16):
     plt.subplot(4, 4, i + 1)

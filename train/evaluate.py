@@ -60,7 +60,7 @@ class Evaluator:
 def keras_sampler(generator):
     """(latents, digits) -> float images for a Keras generator, its latent size, and whether it is
     conditional."""
-    from train.models import is_conditional
+    from train.models import is_conditional, latent_size
 
     conditional = is_conditional(generator)
 
@@ -68,7 +68,7 @@ def keras_sampler(generator):
         inputs = [latents, digits] if conditional else latents
         return generator.predict(inputs, batch_size=500, verbose=0)
 
-    return sampler, generator.input_shape[0][-1] if conditional else generator.input_shape[-1], conditional
+    return sampler, latent_size(generator), conditional
 
 
 def load_sampler(path):
