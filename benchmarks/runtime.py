@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime import DigitGenerator
+from digitgen import DigitGenerator
 
 FLOP_PER_IMAGE = 103.5e6  # the generator's multiply-adds x 2 (GUIDE §4)
 MEASURE = """
@@ -53,7 +53,7 @@ def whole_process(command):
 def cold_start(repeats, folder):
     keras_file = Path("artifacts/generator.keras")  # the Keras twin of the bundled model
     contenders = {
-        "digitgen --seed 42 --n 16": [sys.executable, "-m", "runtime", "--seed", "42", "--n", "16",
+        "digitgen --seed 42 --n 16": [sys.executable, "-m", "digitgen", "--seed", "42", "--n", "16",
                                       "--out", str(folder / "digits.png")],
         "TensorFlow way (documents)": [sys.executable, "-c", TENSORFLOW_WAY, str(keras_file),
                                        str(folder / "tf.png")],

@@ -10,7 +10,9 @@ import argparse
 import statistics
 import time
 
-import train  # noqa: F401  (quiets TensorFlow's start-up log before it loads)
+from train import import_tensorflow_quietly
+
+import_tensorflow_quietly()
 
 import keras
 import numpy as np

@@ -1,5 +1,8 @@
-"""Export side of digitgen: generator.keras -> ONNX and int8 TFLite, with verified parity."""
+"""Export side of digitgen: generator.keras -> ONNX and int8 TFLite, with verified parity.
 
-import os
+Runs from a checkout; needs the `export` extra (without it: one line naming it, exit 2).
+"""
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
+from train import require_extra
+
+require_extra("export", ("tf2onnx", "onnx", "ai_edge_litert"))

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from runtime.cli_support import CommandError, run_command
+from digitgen.cli_support import CommandError, run_command
 
 PARITY_FAILED = 1
 DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
@@ -27,7 +27,9 @@ DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
 @click.option("--no-classifier", is_flag=True, help="Do not compare labels at all (no classifier at hand).")
 def export_command(generator_path, out, latents, classifier, label_gate, no_classifier):
     """Convert the generator to ONNX and int8 TFLite and prove both match Keras."""
-    import export  # noqa: F401  (quiets TensorFlow's start-up log)
+    from train import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from export.export import ExportError, export as run_export
 
     try:

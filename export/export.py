@@ -10,9 +10,9 @@ import numpy as np
 from export import parity
 from export.convert import TFLITE_BATCH, calibration_inputs, to_onnx, to_tflite_int8
 from export.manifest import MANIFEST_FILE, build_manifest, tool_versions
-from runtime.backends import OnnxBackend, TFLiteBackend
-from runtime.contract import DIGIT, NOISE, make_contract
-from runtime.images import to_uint8
+from digitgen.backends import OnnxBackend, TFLiteBackend
+from digitgen.contract import DIGIT, NOISE, make_contract
+from digitgen.images import to_uint8
 
 ONNX_FILE = "generator.onnx"
 TFLITE_FILE = "generator_int8.tflite"

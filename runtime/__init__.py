@@ -4,9 +4,9 @@ Imports only numpy, pillow, click and onnxruntime (ai-edge-litert for the tflite
 never TensorFlow, so it runs on a Raspberry Pi.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from runtime.backends import ModelError  # noqa: E402
-from runtime.generator import DigitGenerator  # noqa: E402
+from digitgen.backends import ModelError  # noqa: E402
+from digitgen.generator import DigitGenerator  # noqa: E402
 
 __all__ = ["DigitGenerator", "ModelError", "__version__"]

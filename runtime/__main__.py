@@ -1,3 +1,3 @@
-from runtime.cli import main
+from digitgen.cli import main
 
 main()

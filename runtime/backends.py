@@ -1,6 +1,6 @@
 """The two inference engines behind one small interface: run(latents, digits=None) -> float images.
 
-Each engine feeds its model as the model's input contract says (runtime.contract): from the
+Each engine feeds its model as the model's input contract says (digitgen.contract): from the
 manifest when there is one, else from the model file itself.
 """
 
@@ -9,7 +9,8 @@ import threading
 
 import numpy as np
 
-from runtime.contract import DIGIT, NOISE, parse_contract
+from digitgen.contract import DIGIT, NOISE, parse_contract
+from digitgen.quiet import native_chatter_silenced
 
 
 class ModelError(Exception):
@@ -99,14 +100,15 @@ class TFLiteBackend(Engine):
             from ai_edge_litert import __version__ as version
         except ImportError:
             raise BackendMissing(
-                "--backend tflite needs ai-edge-litert: pip install 'digitgen[tflite]'"
+                "--backend tflite needs ai-edge-litert: pip install 'digitgen-mnist[tflite]'"
             ) from None
         self.path = path
         try:
-            self.interpreter = Interpreter(
-                model_path=str(path), num_threads=threads or os.cpu_count() or 1
-            )
-            self.interpreter.allocate_tensors()
+            with native_chatter_silenced():  # LiteRT announces its XNNPACK delegate on every load
+                self.interpreter = Interpreter(
+                    model_path=str(path), num_threads=threads or os.cpu_count() or 1
+                )
+                self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"{path}: not a loadable TFLite model ({_first_line(error)})") from None
         details = {_tensor_name(d["name"]): d for d in self.interpreter.get_input_details()}

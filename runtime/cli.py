@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from runtime import __version__
-from runtime.backends import BACKENDS, ModelError
-from runtime.cli_support import CommandError, run_command
+from digitgen import __version__
+from digitgen.backends import BACKENDS, ModelError
+from digitgen.cli_support import CommandError, run_command
 
 MAX_N = 10_000  # a 100x100 grid; beyond it a PNG is no longer something to look at
 MODEL_ERROR = 1
@@ -24,7 +24,7 @@ EXAMPLES = """Examples:
   digitgen --seed 7 --n 64 --scale 4 --out big.png
   digitgen --seed 42 --n 100 --format npy --out digits.npy
   digitgen --seed 42 --out - > digits.png   # PNG bytes on stdout
-  digitgen --backend tflite --threads 2     # int8 model (pip install 'digitgen[tflite]')
+  digitgen --backend tflite --threads 2     # int8 model (pip install 'digitgen-mnist[tflite]')
   digitgen info                             # the model, its manifest, the versions
   digitgen bench                            # images/s on this device
 """
@@ -43,8 +43,8 @@ def model_options(function):
 
 
 def load_generator(model, backend, threads, group_options=None):
-    from runtime.generator import DigitGenerator
-    from runtime.model_files import backend_for
+    from digitgen.generator import DigitGenerator
+    from digitgen.model_files import backend_for
 
     group_options = group_options or {}
     model = model or group_options.get("model")
@@ -137,7 +137,7 @@ def write_atomically(path, data):
 @model_options
 @click.pass_obj
 def info(group_options, model, backend, threads):
-    """Show the model, its manifest and parity figures, and the versions in use."""
+    """Show the model, its input contract, its manifest (files, sizes, sha256) and the versions in use."""
     import numpy as np
 
     generator = load_generator(model, backend, threads, group_options)

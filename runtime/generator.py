@@ -4,10 +4,10 @@ import numbers
 
 import numpy as np
 
-from runtime.backends import BACKENDS, ModelError
-from runtime.contract import DIGITS
-from runtime.images import make_grid, to_uint8
-from runtime import model_files
+from digitgen.backends import BACKENDS, ModelError
+from digitgen.contract import DIGITS
+from digitgen.images import make_grid, to_uint8
+from digitgen import model_files
 
 CHUNK = 256  # latents per inference call: bounded memory for any n, and full batches for speed
 IMAGE_SHAPE = (28, 28, 1)

@@ -5,8 +5,8 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from runtime.backends import ModelError
-from runtime.contract import NOISE, parse_contract
+from digitgen.backends import ModelError
+from digitgen.contract import NOISE, parse_contract
 
 MANIFEST_FILE = "manifest.json"
 SUFFIXES = {".onnx": "onnx", ".tflite": "tflite"}
@@ -14,7 +14,7 @@ SUFFIXES = {".onnx": "onnx", ".tflite": "tflite"}
 
 def bundled_model_dir():
     """The model shipped with the package; in a source checkout, the repository's artifacts/."""
-    packaged = Path(str(resources.files("runtime") / "model"))
+    packaged = Path(str(resources.files("digitgen") / "model"))
     if (packaged / MANIFEST_FILE).is_file():
         return packaged
     checkout = Path(__file__).resolve().parent.parent / "artifacts"

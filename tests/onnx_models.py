@@ -6,7 +6,7 @@ import json
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper, save
 
-from runtime.contract import make_contract
+from digitgen.contract import make_contract
 
 
 def tiny_generator(path, conditional, latent_dim=8, contract_in_metadata=True, seed=0):

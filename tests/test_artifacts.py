@@ -8,7 +8,7 @@ import numpy as np
 
 from export.export import load_generator
 from export.manifest import sha256
-from runtime.backends import OnnxBackend
+from digitgen.backends import OnnxBackend
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -35,7 +35,7 @@ def test_bundled_onnx_is_the_shipped_keras_generator():
 
 def test_the_bundled_model_draws_the_digit_asked_for():
     """The runtime's --digit, judged by the project's classifier: each asked digit is read back."""
-    from runtime import DigitGenerator
+    from digitgen import DigitGenerator
     from train.classifier import load_classifier, predict_labels
 
     generator = DigitGenerator()

@@ -13,8 +13,8 @@ from export.cli import export_command
 from export.manifest import sha256
 from train.classifier import load_classifier
 from export.convert import calibration_inputs
-from runtime import DigitGenerator
-from runtime.contract import make_contract
+from digitgen import DigitGenerator
+from digitgen.contract import make_contract
 from train.models import build_conditional_generator, build_generator, is_conditional
 
 ROOT = Path(__file__).resolve().parents[1]

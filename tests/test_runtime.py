@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from runtime import DigitGenerator, ModelError
-from runtime.cli import cli
-from runtime.model_files import bundled_model_dir
+from digitgen import DigitGenerator, ModelError
+from digitgen.cli import cli
+from digitgen.model_files import bundled_model_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCKER = """
@@ -48,10 +48,10 @@ def run_cli(*args, blocked=TRAINING_SIDE, cwd=ROOT):
 
 def test_runtime_and_cli_work_where_tensorflow_cannot_be_imported(tmp_path):
     result = run_python(
-        "import runtime\n"
-        "digits = runtime.DigitGenerator().generate(4, seed=1)\n"
+        "import digitgen\n"
+        "digits = digitgen.DigitGenerator().generate(4, seed=1)\n"
         "assert digits.shape == (4, 28, 28)\n"
-        "from runtime.cli import cli\n"
+        "from digitgen.cli import cli\n"
         "import sys; assert not {'tensorflow', 'keras', 'tf2onnx'} & set(sys.modules), sys.modules\n"
         "import tensorflow  # the blocker itself must work, or this test proves nothing\n"
     )
@@ -262,7 +262,7 @@ def test_cli_tampered_model_exits_1_and_keeps_the_old_output(model_copy, tmp_pat
 def test_cli_tflite_without_litert_says_how_to_install(tmp_path):
     result = run_cli("--backend", "tflite", blocked=TRAINING_SIDE + ("ai_edge_litert",), cwd=tmp_path)
     assert result.returncode == 1
-    assert b"pip install 'digitgen[tflite]'" in result.stderr and b"Traceback" not in result.stderr
+    assert b"pip install 'digitgen-mnist[tflite]'" in result.stderr and b"Traceback" not in result.stderr
 
 
 def test_cli_info_bench_help_and_version():

@@ -7,7 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from runtime.images import make_grid, to_uint8
+from digitgen.images import make_grid, to_uint8
 from train.interrupts import interrupts_deferred
 from train.models import DIGITS, is_conditional
 

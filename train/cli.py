@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from runtime.cli_support import CommandError, run_command
+from digitgen.cli_support import CommandError, run_command
 from train.config import TrainConfig
 
 MODELS = ("cdcgan", "dcgan")  # train.models.MODELS, named here so --help needs no TensorFlow
@@ -58,6 +58,9 @@ POSITIVE = click.IntRange(min=1)
               help="Digits generated for each --eval-every evaluation.")
 def train_command(out, resume, **settings):
     """Train a GAN on MNIST and save generator.keras with its samples and history."""
+    from train import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from train.classifier import ClassifierError
     from train.data import DataError
     from train.interrupts import terminate_as_interrupt

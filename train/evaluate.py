@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from export.manifest import sha256
-from runtime.images import to_uint8
+from digitgen.images import to_uint8
 from train import metrics
-from train.classifier import Judge, accuracy_from_probabilities
 from train.data import load_mnist
 
 SAMPLE_SEED = 31337  # latents: numpy default_rng, as the runtime draws them
@@ -35,6 +34,8 @@ class Evaluator:
     """The classifier and the real test set, judged once; then any number of sample sets."""
 
     def __init__(self, classifier, test_images, test_labels):
+        from train.classifier import Judge, accuracy_from_probabilities  # Keras: loaded only when judging
+
         self.judge = Judge(classifier)
         self.test_features, test_probabilities = self.judge(test_images)
         self.test_accuracy = accuracy_from_probabilities(test_probabilities, test_labels)
@@ -85,7 +86,7 @@ def load_sampler(path):
         except ModelFileError as error:
             raise EvaluationError(str(error)) from None
 
-    from runtime.backends import BACKENDS, ModelError
+    from digitgen.backends import BACKENDS, ModelError
 
     if not path.is_file():
         raise EvaluationError(f"{path}: no such file")

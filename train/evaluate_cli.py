@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from runtime.cli_support import CommandError, run_command
+from digitgen.cli_support import CommandError, run_command
 
 GATES_FAILED = 1
 DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
@@ -37,7 +37,9 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
     confidence, precision and recall, each beside real data's own figures."""
     if not generators and not train_classifier:
         raise click.UsageError("give at least one --generator (or --train-classifier)")
-    import train  # noqa: F401  (quiets TensorFlow's start-up log)
+    from train import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from train import classifier as classifiers
     from train.data import DataError
     from train.evaluate import EvaluationError, evaluate, summary, write_json

@@ -7,16 +7,17 @@ accuracy and confusion matrix are set beside the baseline classifier's.
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
 
-from train.classifier import predict_labels, to_model_input
 from train.data import load_mnist
-from train.models import as_float32
 
 
 def discriminator_classifier(discriminator):
     """The discriminator's layers up to its logit, frozen, under a new trainable Dense(10) head."""
+    import keras
+
+    from train.models import as_float32
+
     discriminator = as_float32(discriminator)
     body = [layer for layer in discriminator.layers if layer.name != "logit"]
     for layer in body:
@@ -36,6 +37,10 @@ def confusion_matrix(labels, predictions):
 
 def finetune(discriminator, baseline, data=None, epochs=3, seed=0, verbose="auto"):
     """Train the head; return the report and both confusion matrices on the test set."""
+    import keras
+
+    from train.classifier import predict_labels, to_model_input
+
     keras.utils.set_random_seed(seed)
     x_train, y_train = load_mnist(data, "train")
     x_test, y_test = load_mnist(data, "test")

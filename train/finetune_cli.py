@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from runtime.cli_support import CommandError, run_command
+from digitgen.cli_support import CommandError, run_command
 from train.evaluate_cli import DEFAULT_CLASSIFIER
 
 
@@ -25,7 +25,9 @@ from train.evaluate_cli import DEFAULT_CLASSIFIER
 def finetune_command(discriminator, data, classifier, epochs, out):
     """Fine-tune the discriminator as a digit classifier (frozen conv layers, new Dense(10) head)
     and compare it with the baseline classifier: test accuracy and confusion matrices."""
-    import train  # noqa: F401  (quiets TensorFlow's start-up log)
+    from train import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from train.classifier import ClassifierError, load_classifier
     from train.data import DataError
     from train.finetune import finetune, write_report
@@ -34,6 +36,9 @@ def finetune_command(discriminator, data, classifier, epochs, out):
     try:
         baseline = load_classifier(classifier)
         model = load_keras_model(discriminator)
+        if isinstance(model.input_shape, list):
+            raise CommandError(f"{discriminator}: a conditional discriminator takes the digit as an input; "
+                               "fine-tune an unconditional one (python -m train --model dcgan)")
         if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != 1:
             raise CommandError(f"{discriminator}: not a discriminator (input {model.input_shape}, "
                                f"output {model.output_shape})")

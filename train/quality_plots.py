@@ -8,7 +8,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from runtime.images import make_grid  # noqa: E402
+from digitgen.images import make_grid  # noqa: E402
 from train.report import save_atomically  # noqa: E402
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import keras
 
+from digitgen.quiet import native_chatter_silenced
 from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, grid_inputs
 from train.config import TrainConfig
 from train.data import load_mnist, make_dataset
@@ -52,8 +53,9 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     judge = quality_judge(config, images) if config.eval_every else None
 
     keras.utils.set_random_seed(config.seed)
-    policy = use_mixed_precision(config.mixed_precision)
-    strategy, device = pick_strategy()
+    with native_chatter_silenced():  # TensorFlow's first device query prints CUDA probing lines
+        policy = use_mixed_precision(config.mixed_precision)
+        strategy, device = pick_strategy()
     print(f"training {config.model} on {device}{f' with {policy}' if policy else ''}: "
           f"{len(images)} images, batch {config.batch_size}, epochs {config.epochs}"
           f"{f', generator average decay {config.ema}' if config.ema else ''}")
