@@ -1,9 +1,20 @@
 """Tiny MNIST-shaped data made on the spot: the tests never need ../shared or a download."""
 
 import gzip
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def checkout_env():
+    """The environment for `python -m train|export` run from another folder: the checkout on the path,
+    as for a user who runs them from a checkout (they are not installed, only `digitgen` is)."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 def fake_digits(count, seed=0):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import checkout_env
 from train import evaluate as evaluation
 from train.classifier import load_classifier
 from train.finetune import confusion_matrix, finetune, write_report
@@ -70,7 +71,7 @@ def test_cli_writes_report_and_figure(tmp_path, mnist_npz):
     result = subprocess.run(
         [sys.executable, "-m", "train.evaluate", "--generator", str(ROOT / "artifacts" / "generator.onnx"),
          "--data", str(mnist_npz), "--n", "200", "--out", str(tmp_path), "--classifier", str(CLASSIFIER)],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True, text=True, cwd=tmp_path, env=checkout_env(),
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "evaluation.json").read_text())
@@ -90,7 +91,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, mnist_npz, args, message):
     if "--classifier" not in args:
         args = args + ["--classifier", str(CLASSIFIER)]
     result = subprocess.run([sys.executable, "-m", "train.evaluate", "--data", str(mnist_npz), *args],
-                            capture_output=True, text=True, cwd=tmp_path)
+                            capture_output=True, text=True, cwd=tmp_path, env=checkout_env())
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last and "Traceback" not in result.stderr
