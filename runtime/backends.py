@@ -13,6 +13,9 @@ from digitgen.contract import DIGIT, NOISE, parse_contract
 from digitgen.quiet import native_chatter_silenced
 
 
+ONNX_TYPES = {"float32": "tensor(float)", "int32": "tensor(int32)", "int64": "tensor(int64)"}
+
+
 class ModelError(Exception):
     """A model that cannot be used: missing, corrupt, tampered, or of the wrong shape."""
 
@@ -37,6 +40,23 @@ class Engine:
         self.input_shape = list(declared[self.input_name])
         self.conditional = DIGIT in contract
         self.latent_dim = self.input_shape[-1] if len(self.input_shape) == 2 else None
+        batch = self.input_shape[0] if self.input_shape else None
+        self.batch = batch if isinstance(batch, int) and batch > 0 else None  # None: any batch
+
+    def run(self, latents, digits=None):
+        """Float images for the latents (and digits); a fixed-batch model is fed its batch at a
+        time, zero rows padding the last (each image depends on its own inputs only)."""
+        feed = self._feed(latents, digits)
+        n = len(latents)
+        if not self.batch or self.batch == n:
+            return self._infer(feed)
+        padded = -n % self.batch
+        if padded:
+            feed = {name: np.concatenate([array, np.zeros((padded,) + array.shape[1:], array.dtype)])
+                    for name, array in feed.items()}
+        parts = [self._infer({name: array[start : start + self.batch] for name, array in feed.items()})
+                 for start in range(0, n + padded, self.batch)]
+        return np.concatenate(parts)[:n]
 
     def _feed(self, latents, digits):
         feed = {self.contract[NOISE]["name"]: latents}
@@ -71,6 +91,12 @@ class OnnxBackend(Engine):
             raise ModelError(f"{path}: not a loadable ONNX model ({_first_line(error)})") from None
         declared = {item.name: item.shape for item in self.session.get_inputs()}
         self._bind(contract or self._own_contract(declared), declared)
+        types = {item.name: item.type for item in self.session.get_inputs()}
+        for role, spec in self.contract.items():
+            expected = ONNX_TYPES[spec["dtype"]]
+            if types[spec["name"]] != expected:
+                raise ModelError(f"{path}: input {spec['name']!r} is {types[spec['name']]}, "
+                                 f"its contract says {spec['dtype']}")
         (model_output,) = self.session.get_outputs()
         self.output_name, self.output_shape = model_output.name, model_output.shape
         self.version = ort.__version__
@@ -85,8 +111,8 @@ class OnnxBackend(Engine):
         except ValueError as error:
             raise ModelError(str(error)) from None
 
-    def run(self, latents, digits=None):
-        return self.session.run([self.output_name], self._feed(latents, digits))[0]
+    def _infer(self, feed):
+        return self.session.run([self.output_name], feed)[0]
 
 
 class TFLiteBackend(Engine):
@@ -118,25 +144,15 @@ class TFLiteBackend(Engine):
         (model_output,) = self.interpreter.get_output_details()
         self.output_index, self.output_name = model_output["index"], model_output["name"]
         self.output_shape = model_output["shape"].tolist()
-        self.batch = self.input_shape[0]  # the model is exported with a fixed batch
         self.version = version
         self.lock = threading.Lock()
 
-    def run(self, latents, digits=None):
-        feed = self._feed(latents, digits)
-        n = len(latents)
-        padded = -n % self.batch
-        if padded:  # each image depends on its own inputs only, so zero rows change nothing else
-            feed = {name: np.concatenate([array, np.zeros((padded,) + array.shape[1:], array.dtype)])
-                    for name, array in feed.items()}
-        outputs = []
+    def _infer(self, feed):
         with self.lock:
-            for start in range(0, n + padded, self.batch):
-                for name, array in feed.items():
-                    self.interpreter.set_tensor(self.indexes[name], array[start : start + self.batch])
-                self.interpreter.invoke()
-                outputs.append(self.interpreter.get_tensor(self.output_index))
-        return np.concatenate(outputs)[:n]
+            for name, array in feed.items():
+                self.interpreter.set_tensor(self.indexes[name], array)
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.output_index)
 
 
 BACKENDS = {"onnx": OnnxBackend, "tflite": TFLiteBackend}

@@ -12,8 +12,10 @@ import click
 from digitgen import __version__
 from digitgen.backends import BACKENDS, ModelError
 from digitgen.cli_support import CommandError, run_command
+from digitgen.images import grid_layout
 
 MAX_N = 10_000  # a 100x100 grid; beyond it a PNG is no longer something to look at
+FORMATS = ["png", "npy"]
 MODEL_ERROR = 1
 
 EXAMPLES = """Examples:
@@ -61,6 +63,10 @@ class ModelFailure(CommandError):
     exit_code = MODEL_ERROR
 
 
+class WriteFailure(CommandError):
+    exit_code = 1  # not a usage error: the device or file system failed
+
+
 @click.group(invoke_without_command=True, epilog=EXAMPLES,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--seed", type=click.IntRange(min=0), default=None,
@@ -70,9 +76,9 @@ class ModelFailure(CommandError):
 @click.option("--digit", type=click.IntRange(0, 9), default=None,
               help="Which digit to draw (0-9). Default: a mix drawn from the seed.")
 @click.option("--out", type=str, default=None,
-              help="Output file, or - for stdout. Default: digits.png (digits.npy with --format npy).")
-@click.option("--format", "fmt", type=click.Choice(["png", "npy"]), default="png", show_default=True,
-              help="png: one grid image; npy: the uint8 (N, 28, 28) array.")
+              help="Output file (.png or .npy), or - for stdout. Default: digits.png (digits.npy with --format npy).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="png: one grid image; npy: the uint8 (N, 28, 28) array. Default: --out's suffix, else png.")
 @click.option("--cols", type=click.IntRange(min=1), default=None, help="Digits per grid row (default: a square).")
 @click.option("--scale", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Enlarge the grid K times (nearest neighbour).")
@@ -84,16 +90,21 @@ def cli(ctx, seed, n, digit, out, fmt, cols, scale, model, backend, threads):
     if ctx.invoked_subcommand is not None:  # `digitgen --backend tflite bench` means the same as
         ctx.obj = {"model": model, "backend": backend, "threads": threads}  # `digitgen bench --backend tflite`
         return
-    out = out or f"digits.{fmt}"
+    out, fmt = output_and_format(out, fmt)
     if out != "-":
         check_writable(Path(out))
     elif sys.stdout.isatty():
         raise CommandError("--out - writes binary data: redirect it to a file or a pipe")
+    if fmt == "png":
+        grid_layout(n, cols, scale)  # a grid over the pixel limit is refused before any work
     seed = secrets.randbelow(2**31) if seed is None else seed
     generator = load_generator(model, backend, threads)
     if digit is not None and not generator.conditional:
         raise CommandError(f"--digit: {generator.model_path} is an unconditional model; it cannot draw a chosen digit")
-    digits = generator.generate(n, seed, digit)
+    try:
+        digits = generator.generate(n, seed, digit)
+    except ModelError as error:  # a model that loaded but misbehaves (NaN output)
+        raise ModelFailure(str(error)) from None
     buffer = io.BytesIO()
     if fmt == "png":
         generator.grid(digits, cols=cols, scale=scale).save(buffer, format="PNG")
@@ -101,13 +112,39 @@ def cli(ctx, seed, n, digit, out, fmt, cols, scale, model, backend, threads):
         import numpy as np
 
         np.save(buffer, digits)
-    if out == "-":
-        sys.stdout.buffer.write(buffer.getvalue())
-        sys.stdout.buffer.flush()
-    else:
-        write_atomically(Path(out), buffer.getvalue())
+    try:
+        if out == "-":
+            sys.stdout.buffer.write(buffer.getvalue())
+            sys.stdout.buffer.flush()
+        else:
+            write_atomically(Path(out), buffer.getvalue())
+    except BrokenPipeError:
+        raise
+    except OSError as error:  # a full disk, /proc, a read-only mount: the old file is left as it was
+        raise WriteFailure(f"cannot write {out}: {error.strerror or error}") from None
+    if out != "-":
         which = f"{n} digits" if digit is None else f"{n} x digit {digit}"
         click.echo(f"{out}  ({which}, seed {seed}, {generator.backend})")
+
+
+def output_and_format(out, fmt):
+    """The output path and format: the format follows the suffix unless --format says otherwise,
+    and a suffix that contradicts --format is an error rather than a misnamed file."""
+    if out == "":
+        raise CommandError("--out is empty: give a file name, or - for stdout")
+    if out is None:
+        fmt = fmt or "png"
+        return f"digits.{fmt}", fmt
+    if out == "-":
+        return out, fmt or "png"
+    suffix = Path(out).suffix.lower().lstrip(".")
+    if fmt is None:
+        if suffix not in FORMATS:
+            raise CommandError(f"--out {out}: name a .png or .npy file, or give --format")
+        return out, suffix
+    if suffix in FORMATS and suffix != fmt:
+        raise CommandError(f"--out {out} is a .{suffix} name but --format is {fmt}")
+    return out, fmt
 
 
 def check_writable(path):
@@ -121,7 +158,15 @@ def check_writable(path):
 
 
 def write_atomically(path, data):
-    """Write to a temporary file beside the target, then rename: never a half-written file."""
+    """Write to a temporary file beside the target, then rename: never a half-written file.
+
+    An existing target that is not a regular file (/dev/null, a FIFO) is written to directly:
+    renaming over it would replace the device with a file.
+    """
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as stream:
+            stream.write(data)
+        return
     descriptor, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as stream:
@@ -182,4 +227,4 @@ def bench(group_options, model, backend, threads, seconds):
 
 
 def main():
-    run_command(cli, expected_errors=(ValueError,), prog_name="digitgen")
+    run_command(cli, expected_errors=(ValueError,), prog_name="digitgen", own_interrupts=True)

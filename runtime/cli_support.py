@@ -1,5 +1,6 @@
 """Runs a click command so that every failure is one line on stderr and an exit code, never a traceback."""
 
+import signal
 import sys
 
 import click
@@ -13,10 +14,26 @@ class CommandError(click.ClickException):
     exit_code = USAGE_ERROR
 
 
-def run_command(command, expected_errors=(), args=None, prog_name=None):
-    """Invoke `command`; usage errors and `expected_errors` print `error: ...` and exit 2."""
+class Interrupted(Exception):
+    """Ctrl-C, raised in place of KeyboardInterrupt, which click would answer with an empty line."""
+
+
+def _interrupt(signum, frame):
+    raise Interrupted
+
+
+def run_command(command, expected_errors=(), args=None, prog_name=None, own_interrupts=False):
+    """Invoke `command`; usage errors and `expected_errors` print `error: ...` and exit 2.
+
+    own_interrupts: Ctrl-C ends in the one line "error: interrupted", exit 130 (for commands that
+    do not handle KeyboardInterrupt themselves; a SIGINT the process ignores stays ignored).
+    """
+    if own_interrupts and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         command.main(args=args, prog_name=prog_name, standalone_mode=False)
+    except Interrupted:
+        _fail("interrupted", 130)
     except click.exceptions.Exit as done:  # --help, --version
         sys.exit(done.exit_code)
     except click.ClickException as error:

@@ -11,6 +11,7 @@ from digitgen import model_files
 
 CHUNK = 256  # latents per inference call: bounded memory for any n, and full batches for speed
 IMAGE_SHAPE = (28, 28, 1)
+MAX_LATENT = 4096  # a sane bound (the shipped model has 100): a chunk of noise stays under 4 MiB
 
 
 class DigitGenerator:
@@ -20,10 +21,16 @@ class DigitGenerator:
     seed, never by a backend, so a seed gives the same digits on every platform and backend.
     """
 
-    def __init__(self, model=None, backend="onnx", threads=None):
+    def __init__(self, model=None, backend=None, threads=None):
+        """model: None (the bundled model), a folder with manifest.json, or an .onnx/.tflite file;
+        backend: "onnx" or "tflite", by default the model file's suffix's, else onnx.
+        Raises ModelError for a model that cannot be used, ValueError for bad arguments."""
+        if backend is None:
+            backend = (model_files.backend_for(model) if model is not None else None) or "onnx"
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: choose from {', '.join(BACKENDS)}")
-        if threads is not None and (not isinstance(threads, numbers.Integral) or threads < 1):
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
+                                    or threads < 1):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
         self.model_path, self.manifest, contract = model_files.resolve(model, backend)
         self.engine = BACKENDS[backend](self.model_path, threads, contract)
@@ -59,7 +66,10 @@ class DigitGenerator:
             count = min(CHUNK, n - start)
             latents = noise_rng.standard_normal((count, self.latent_dim), dtype=np.float32)
             digits = None if labels is None else labels[start : start + count]
-            images[start : start + count] = to_uint8(self.engine.run(latents, digits))
+            output = self.engine.run(latents, digits)
+            if not np.all(np.isfinite(output)):
+                raise ModelError(f"{self.model_path}: the model produced NaN or infinite values")
+            images[start : start + count] = to_uint8(output)
         return images, labels
 
     def grid(self, images, cols=None, scale=1):
@@ -93,6 +103,8 @@ class DigitGenerator:
                 f"{self.model_path}: not a digit generator (input {input_shape}, output {output_shape}; "
                 "expected (N, latent) -> (N, 28, 28, 1))"
             )
+        if not 1 <= input_shape[1] <= MAX_LATENT:
+            raise ModelError(f"{self.model_path}: latent size {input_shape[1]} is outside 1-{MAX_LATENT}")
         if self.manifest is not None and self.manifest["latent_dim"] != input_shape[1]:
             raise ModelError(f"{self.model_path}: latent size {input_shape[1]} differs from its manifest's")
         return input_shape[1]

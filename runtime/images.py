@@ -1,6 +1,7 @@
 """Generator output to pixels, and pixels to one grid image: shared by training and the runtime."""
 
 import math
+import numbers
 
 import numpy as np
 from PIL import Image
@@ -12,14 +13,34 @@ def to_uint8(images):
     return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+# 64 megapixels: the canvas and its PNG encoding stay within about 200 MB, which a 1 GB Raspberry Pi
+# holds (a 100 x 100 grid of digits fits up to scale 21).
+MAX_GRID_PIXELS = 64_000_000
+
+
+def grid_layout(n, cols=None, scale=1, height=28, width=28, padding=2):
+    """(cols, rows) of a grid of n digits; ValueError for bad arguments or a grid over the pixel limit,
+    so a caller can refuse before generating anything."""
+    for name, value in (("cols", cols), ("scale", scale)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    cols = min(cols or math.ceil(math.sqrt(n)), n)
+    rows = math.ceil(n / cols)
+    grid_height = (rows * (height + padding) + padding) * scale
+    grid_width = (cols * (width + padding) + padding) * scale
+    if grid_width * grid_height > MAX_GRID_PIXELS:
+        raise ValueError(f"a grid of {grid_width} x {grid_height} pixels is over the "
+                         f"{MAX_GRID_PIXELS // 1_000_000} megapixel limit: fewer digits or a smaller scale")
+    return cols, rows
+
+
 def make_grid(images, cols=None, scale=1, padding=2):
     """uint8 (N, H, W) -> one grayscale PIL image of the N digits, `cols` a row, on black."""
     images = np.asarray(images, dtype=np.uint8)
     if images.ndim != 3 or len(images) == 0:
         raise ValueError(f"expected uint8 images of shape (N, H, W) with N > 0, got {images.shape}")
     n, height, width = images.shape
-    cols = cols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
+    cols, rows = grid_layout(n, cols, scale, height, width, padding)
     canvas = np.zeros(
         (rows * (height + padding) + padding, cols * (width + padding) + padding), dtype=np.uint8
     )

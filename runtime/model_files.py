@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from digitgen.contract import NOISE, parse_contract
 
 MANIFEST_FILE = "manifest.json"
 SUFFIXES = {".onnx": "onnx", ".tflite": "tflite"}
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def bundled_model_dir():
@@ -48,7 +50,7 @@ def _contract(entry, path):
         except ValueError as error:
             raise ModelError(str(error)) from None
     if "input" in entry:
-        return {NOISE: entry["input"]}
+        return _contract({"inputs": {NOISE: entry["input"]}}, path)
     return None
 
 
@@ -76,14 +78,42 @@ def _locate(model, backend):
 
 
 def read_manifest(path):
+    """The manifest, every field the runtime uses checked: a bad one is a ModelError, never a
+    KeyError or a file outside the model's folder."""
     try:
         manifest = json.loads(Path(path).read_text())
-        manifest["models"], manifest["latent_dim"]
     except FileNotFoundError:
         raise ModelError(f"{path}: no such manifest") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError) as error:
         raise ModelError(f"{path}: not a digitgen manifest ({type(error).__name__}: {error})") from None
+    problem = manifest_problem(manifest)
+    if problem:
+        raise ModelError(f"{path}: not a valid digitgen manifest: {problem}")
     return manifest
+
+
+def manifest_problem(manifest):
+    """What is wrong with a parsed manifest, or None."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    latent = manifest.get("latent_dim")
+    if isinstance(latent, bool) or not isinstance(latent, int) or latent < 1:
+        return "latent_dim must be a positive integer"
+    models = manifest.get("models")
+    if not isinstance(models, dict) or not models:
+        return '"models" must be an object naming at least one model'
+    for backend, entry in models.items():
+        if not isinstance(entry, dict):
+            return f"models.{backend} must be an object"
+        name = entry.get("name")
+        if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+            return f"models.{backend}.name must be a file name inside the model's folder"
+        size = entry.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            return f"models.{backend}.size must be a non-negative integer"
+        if not isinstance(entry.get("sha256"), str) or not SHA256.fullmatch(entry["sha256"]):
+            return f"models.{backend}.sha256 must be 64 hexadecimal digits"
+    return None
 
 
 def verify(path, entry):
