@@ -103,13 +103,13 @@ class OnnxBackend(Engine):
 
     def _own_contract(self, declared):
         """The contract in the model's metadata; a model exported before contracts: its one input."""
-        text = self.session.get_modelmeta().custom_metadata_map.get("inputs")
-        if text is None:
-            return _single_input_contract(declared)
         try:
+            text = self.session.get_modelmeta().custom_metadata_map.get("inputs")
+            if text is None:
+                return _single_input_contract(declared)
             return parse_contract(text, self.path)
-        except ValueError as error:
-            raise ModelError(str(error)) from None
+        except ValueError as error:  # UnicodeDecodeError and JSON errors included
+            raise ModelError(f"{self.path}: unreadable input contract in its metadata ({_first_line(error)})") from None
 
     def _infer(self, feed):
         return self.session.run([self.output_name], feed)[0]
