@@ -37,6 +37,8 @@ def export_command(generator_path, out, latents, classifier, label_gate, no_clas
                             classifier_path=None if no_classifier else classifier, label_gate=label_gate)
     except ExportError as error:
         raise CommandError(str(error)) from None
+    except OSError as error:  # a full disk or an unwritable folder: one line, not a traceback
+        raise CommandError(f"{error.filename or 'a file'}: {error.strerror or error}") from None
     if not report["passed"]:
         failed = ", ".join(f"{c['model']} {c['metric']}" for c in report["checks"] if not c["passed"])
         click.echo(f"error: parity failed ({failed}); {out} left as it was", err=True)

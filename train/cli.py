@@ -71,6 +71,8 @@ def train_command(out, resume, **settings):
             train(TrainConfig(**settings), out, resume=resume)
     except (DataError, RunError, ClassifierError) as error:
         raise CommandError(str(error)) from None
+    except OSError as error:  # a full disk or an unwritable folder: one line, not a traceback
+        raise CommandError(f"{error.filename or 'a file'}: {error.strerror or error}") from None
     except KeyboardInterrupt:
         raise Interrupted(
             f"interrupted; the last completed epoch is saved: python -m train --out {out} --resume"
