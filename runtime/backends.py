@@ -140,6 +140,10 @@ class TFLiteBackend(Engine):
         details = {_tensor_name(d["name"]): d for d in self.interpreter.get_input_details()}
         declared = {name: d["shape"].tolist() for name, d in details.items()}
         self._bind(contract or _contract_by_dtype(details, path), declared)
+        for role, spec in self.contract.items():
+            dtype = np.dtype(details[spec["name"]]["dtype"]).name
+            if dtype != spec["dtype"]:
+                raise ModelError(f"{path}: input {spec['name']!r} is {dtype}, its contract says {spec['dtype']}")
         self.indexes = {name: d["index"] for name, d in details.items()}
         (model_output,) = self.interpreter.get_output_details()
         self.output_index, self.output_name = model_output["index"], model_output["name"]
