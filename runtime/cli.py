@@ -8,10 +8,12 @@ import tempfile
 from pathlib import Path
 
 import click
+import numpy as np
 
 from digitgen import __version__
 from digitgen.backends import BACKENDS, ModelError
 from digitgen.cli_support import CommandError, run_command
+from digitgen.generator import MAX_NUMBER_LENGTH
 from digitgen.images import grid_layout
 
 MAX_N = 10_000  # a 100x100 grid; beyond it a PNG is no longer something to look at
@@ -23,6 +25,8 @@ EXAMPLES = """Examples:
 \b
   digitgen --seed 42 --n 16                 # digits.png, 16 digits in a 4x4 grid
   digitgen --digit 7 --n 16                 # sixteen 7s
+  digitgen --number 2026 --seed 4           # one number, written in one hand
+  digitgen dataset --n 60000 --out synth.npz   # a labeled dataset, mnist.npz layout
   digitgen --seed 7 --n 64 --scale 4 --out big.png
   digitgen --seed 42 --n 100 --format npy --out digits.npy
   digitgen --seed 42 --out - > digits.png   # PNG bytes on stdout
@@ -75,6 +79,8 @@ class WriteFailure(CommandError):
               help=f"How many digits (1 to {MAX_N}).")
 @click.option("--digit", type=click.IntRange(0, 9), default=None,
               help="Which digit to draw (0-9). Default: a mix drawn from the seed.")
+@click.option("--number", type=str, default=None,
+              help="Write this number (digits 0-9, e.g. 2026) in one hand: one PNG, one noise vector for all its digits.")
 @click.option("--out", type=str, default=None,
               help="Output file (.png or .npy), or - for stdout. Default: digits.png (digits.npy with --format npy).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
@@ -85,7 +91,7 @@ class WriteFailure(CommandError):
 @model_options
 @click.version_option(__version__, prog_name="digitgen")
 @click.pass_context
-def cli(ctx, seed, n, digit, out, fmt, cols, scale, model, backend, threads):
+def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, threads):
     """Generate handwritten digits with a class-conditional DCGAN, on this CPU, offline."""
     if ctx.invoked_subcommand is not None:  # `digitgen --backend tflite bench` means the same as
         ctx.obj = {"model": model, "backend": backend, "threads": threads}  # `digitgen bench --backend tflite`
@@ -95,16 +101,20 @@ def cli(ctx, seed, n, digit, out, fmt, cols, scale, model, backend, threads):
         check_writable(Path(out))
     elif sys.stdout.isatty():
         raise CommandError("--out - writes binary data: redirect it to a file or a pipe")
-    if fmt == "png":
+    if number is not None:
+        check_number(number, digit, fmt)
+    elif fmt == "png":
         grid_layout(n, cols, scale)  # a grid over the pixel limit is refused before any work
     seed = secrets.randbelow(2**31) if seed is None else seed
     generator = load_generator(model, backend, threads)
     if digit is not None and not generator.conditional:
         raise CommandError(f"--digit: {generator.model_path} is an unconditional model; it cannot draw a chosen digit")
     try:
-        digits = generator.generate(n, seed, digit)
+        digits = generator.number(number, seed) if number is not None else generator.generate(n, seed, digit)
     except ModelError as error:  # a model that loaded but misbehaves (NaN output)
         raise ModelFailure(str(error)) from None
+    if number is not None:
+        cols, n = len(digits), len(digits)
     buffer = io.BytesIO()
     if fmt == "png":
         generator.grid(digits, cols=cols, scale=scale).save(buffer, format="PNG")
@@ -123,8 +133,20 @@ def cli(ctx, seed, n, digit, out, fmt, cols, scale, model, backend, threads):
     except OSError as error:  # a full disk, /proc, a read-only mount: the old file is left as it was
         raise WriteFailure(f"cannot write {out}: {error.strerror or error}") from None
     if out != "-":
-        which = f"{n} digits" if digit is None else f"{n} x digit {digit}"
+        which = f"the number {number}" if number is not None else (
+            f"{n} digits" if digit is None else f"{n} x digit {digit}")
         click.echo(f"{out}  ({which}, seed {seed}, {generator.backend})")
+
+
+def check_number(number, digit, fmt):
+    if digit is not None:
+        raise CommandError("--number and --digit do not go together: the number says its digits")
+    if not number or not number.isascii() or not number.isdigit():
+        raise CommandError(f"--number {number!r}: only the digits 0-9, e.g. --number 2026")
+    if len(number) > MAX_NUMBER_LENGTH:
+        raise CommandError(f"--number: at most {MAX_NUMBER_LENGTH} digits")
+    if fmt != "png":
+        raise CommandError("--number writes one PNG: use a .png --out")
 
 
 def output_and_format(out, fmt):
@@ -176,6 +198,44 @@ def write_atomically(path, data):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@cli.command()
+@click.option("--n", "n", type=click.IntRange(min=1), required=True, help="How many labeled digits.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The .npz file to write (the Keras mnist.npz layout: x_train, y_train).")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="Seed of the noise and of the digits' order. Default: random (printed).")
+@click.option("--digit", "digits", type=click.IntRange(0, 9), multiple=True,
+              help="Only this digit; repeat for several (balanced among them). Default: 0-9, balanced.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@model_options
+@click.pass_obj
+def dataset(group_options, n, out, seed, digits, force, model, backend, threads):
+    """Write a labeled synthetic dataset: x_train uint8 (N, 28, 28), y_train uint8 (N,), loadable by
+    numpy.load and python -m train --data. Written in chunks (memory does not grow with N) into a
+    temporary file renamed when complete (Ctrl-C or a full disk leaves nothing)."""
+    from digitgen.dataset import write_dataset
+
+    if out.suffix.lower() != ".npz":
+        raise CommandError(f"--out {out}: a dataset is an .npz file")
+    check_writable(out)
+    if out.exists() and not force:
+        raise CommandError(f"{out} exists: add --force to replace it")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    generator = load_generator(model, backend, threads, group_options)
+    if not generator.conditional:
+        raise ModelFailure(f"{generator.model_path} is unconditional: it cannot label its digits")
+    show = sys.stderr.isatty()
+    with click.progressbar(length=n, label="generating", file=sys.stderr if show else io.StringIO()) as bar:
+        try:
+            labels = write_dataset(generator, out, n, seed, digits, force, progress=bar.update)
+        except ModelError as error:
+            raise ModelFailure(str(error)) from None
+        except OSError as error:
+            raise WriteFailure(f"cannot write {out}: {error.strerror or error}") from None
+    counts = ", ".join(f"{d}: {c}" for d, c in enumerate(np.bincount(labels, minlength=10)) if c)
+    click.echo(f"{out}  ({n} labeled digits, seed {seed}, {generator.backend}; {counts})")
 
 
 @cli.command()

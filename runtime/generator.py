@@ -11,6 +11,7 @@ from digitgen import model_files
 
 CHUNK = 256  # latents per inference call: bounded memory for any n, and full batches for speed
 IMAGE_SHAPE = (28, 28, 1)
+MAX_NUMBER_LENGTH = 64  # digits in one number: one row of a PNG
 MAX_LATENT = 4096  # a sane bound (the shipped model has 100): a chunk of noise stays under 4 MiB
 
 
@@ -54,23 +55,52 @@ class DigitGenerator:
         """(images uint8 (n, 28, 28), labels uint8 (n,)): the digits and which digit each was asked
         to be; labels is None for an unconditional model, which cannot be asked."""
         _check_count(n)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        images = np.empty((n, 28, 28), dtype=np.uint8)
+        labels = []
+        start = 0
+        for chunk_images, chunk_labels in self.labeled_chunks(n, seed, digit):
+            images[start : start + len(chunk_images)] = chunk_images
+            start += len(chunk_images)
+            labels.append(chunk_labels)
+        return images, None if labels[0] is None else np.concatenate(labels)
+
+    def labeled_chunks(self, n, seed=None, digit=None, chunk=CHUNK):
+        """The same digits and labels as generate_labeled, as (images, labels) chunks of `chunk`:
+        any n in bounded memory (labeled datasets at scale)."""
+        _check_count(n)
+        _check_count(chunk)
+        _check_seed(seed)
         seeds = np.random.SeedSequence(seed)
         # Two independent streams from one seed: the noise is the same whether or not digits are
         # drawn, and both are the same however n is split into chunks.
         noise_rng, digit_rng = np.random.default_rng(seeds), np.random.default_rng(seeds.spawn(1)[0])
         labels = self._labels(n, digit, digit_rng)
-        images = np.empty((n, 28, 28), dtype=np.uint8)
-        for start in range(0, n, CHUNK):
-            count = min(CHUNK, n - start)
+        for start in range(0, n, chunk):
+            count = min(chunk, n - start)
             latents = noise_rng.standard_normal((count, self.latent_dim), dtype=np.float32)
             digits = None if labels is None else labels[start : start + count]
-            output = self.engine.run(latents, digits)
-            if not np.all(np.isfinite(output)):
-                raise ModelError(f"{self.model_path}: the model produced NaN or infinite values")
-            images[start : start + count] = to_uint8(output)
-        return images, labels
+            yield self._run(latents, digits), digits
+
+    def number(self, digits, seed=None):
+        """A number in one hand: uint8 (len(digits), 28, 28), one noise vector shared by every digit,
+        so the style stays the same across the number. digits: a string of 0-9 ("2026")."""
+        if not self.conditional:
+            raise ValueError(f"{self.model_path}: this model is unconditional: it cannot write a chosen number")
+        if not isinstance(digits, str) or not digits or not all(c in "0123456789" for c in digits):
+            raise ValueError(f"a number is a string of digits 0-9, got {digits!r}")
+        if len(digits) > MAX_NUMBER_LENGTH:
+            raise ValueError(f"a number has at most {MAX_NUMBER_LENGTH} digits, got {len(digits)}")
+        _check_seed(seed)
+        # the seed's first noise vector, as generate(1, seed) draws it: --number 7 is --n 1 --digit 7
+        latent = np.random.default_rng(seed).standard_normal((1, self.latent_dim), dtype=np.float32)
+        asked = np.array([int(c) for c in digits], dtype=np.uint8)
+        return self._run(np.repeat(latent, len(asked), axis=0), asked)
+
+    def _run(self, latents, digits):
+        output = self.engine.run(latents, digits)
+        if not np.all(np.isfinite(output)):
+            raise ModelError(f"{self.model_path}: the model produced NaN or infinite values")
+        return to_uint8(output)
 
     def grid(self, images, cols=None, scale=1):
         """The digits as one grayscale PIL image, `cols` a row (default: a square)."""
@@ -113,6 +143,11 @@ class DigitGenerator:
 def _check_count(n):
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
+
+
+def _check_seed(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 def _check_digit(digit):

@@ -1,0 +1,57 @@
+"""Labeled synthetic datasets in the Keras mnist.npz layout, written in chunks, atomically.
+
+The .npz is an uncompressed zip of two .npy members, x_train uint8 (N, 28, 28) and y_train uint8
+(N,); x_train is streamed into the archive chunk by chunk, so peak memory is the model plus one
+chunk plus the N-byte label array, whatever N is. The archive is built in a temporary file beside
+the target and renamed into place only when complete: a failure or Ctrl-C leaves nothing.
+"""
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from digitgen.contract import DIGITS
+
+CHUNK = 256  # digits per inference call and write: the runtime's own chunk, activations stay small
+
+
+def balanced_labels(n, digits=None, seed=None):
+    """n labels, each digit of `digits` (default 0-9) equally often (within one), in an order drawn
+    from the seed: a labeled dataset's digit mix, reproducible from the seed."""
+    digits = list(range(DIGITS)) if not digits else [int(d) for d in digits]
+    if not all(0 <= d < DIGITS for d in digits):
+        raise ValueError(f"digits must be 0-9, got {digits}")
+    labels = np.resize(np.asarray(sorted(set(digits)), dtype=np.uint8), n)
+    # a stream of its own, so the noise of a seed is the noise generate() draws for it
+    np.random.default_rng([0xDA7A, seed if seed is not None else 0]).shuffle(labels)
+    return labels
+
+
+def write_dataset(generator, path, n, seed, digits=None, force=False, progress=None):
+    """Write n labeled digits to `path` (.npz); returns the labels. progress(count) is called after
+    each chunk. FileExistsError unless force; OSError as the file system raises it."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists: add --force to replace it")
+    labels = balanced_labels(n, digits, seed)
+    descriptor, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:
+            with archive.open("x_train.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(
+                    member, {"descr": "|u1", "fortran_order": False, "shape": (n, 28, 28)})
+                for images, _ in generator.labeled_chunks(n, seed, labels, chunk=CHUNK):
+                    member.write(np.ascontiguousarray(images).tobytes())
+                    if progress:
+                        progress(len(images))
+            with archive.open("y_train.npy", "w") as member:
+                np.lib.format.write_array(member, labels)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return labels
