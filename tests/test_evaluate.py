@@ -132,3 +132,23 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
     matrix = confusion_matrix([0, 0, 1, 9], [0, 1, 1, 9])
     assert matrix[0, 0] == 1 and matrix[0, 1] == 1 and matrix[1, 1] == 1 and matrix[9, 9] == 1
     assert matrix.sum() == 4
+
+
+def bar_sampler(shift):
+    """A 'generator' drawing tests.conftest.fake_digits' bar for digit + shift: shift 0 is a perfect
+    conditional generator of that data, shift 1 one that draws every digit as the next one."""
+    def sample(latents, digits):
+        images = np.full((len(latents), 28, 28, 1), -1.0, np.float32)
+        for image, digit in zip(images, (np.asarray(digits) + shift) % 10):
+            image[4 + 2 * digit : 7 + 2 * digit, 4:24] = 1.0
+        return images
+    return sample
+
+
+def test_classification_accuracy_score_follows_the_labels(mnist_npz):
+    good, matrices = evaluation.classification_accuracy_score(bar_sampler(0), 8, 256, mnist_npz, epochs=4)
+    wrong, _ = evaluation.classification_accuracy_score(bar_sampler(1), 8, 256, mnist_npz, epochs=4)
+    assert matrices["synthetic"].sum() == matrices["real"].sum() == good["test_images"] == 64
+    assert good["synthetic_test_accuracy"] >= 0.75 and good["real_test_accuracy"] >= 0.75
+    assert wrong["synthetic_test_accuracy"] <= 0.2  # labels that lie teach the wrong digits
+    assert wrong["real_test_accuracy"] == good["real_test_accuracy"]

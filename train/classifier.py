@@ -45,9 +45,15 @@ def to_model_input(images):
 
 def train_classifier(data=None, epochs=6, batch_size=128, seed=0, verbose="auto"):
     """Fit on MNIST's training split; returns the model and its test accuracy."""
-    keras.utils.set_random_seed(seed)
     x_train, y_train = load_mnist(data, "train")
     x_test, y_test = load_mnist(data, "test")
+    model = fit_classifier(x_train, y_train, epochs, batch_size, seed, verbose)
+    return model, accuracy(model, x_test, y_test)
+
+
+def fit_classifier(x_train, y_train, epochs=6, batch_size=128, seed=0, verbose="auto"):
+    """The classifier fitted on these uint8 digits and labels, with the project's recipe."""
+    keras.utils.set_random_seed(seed)
     model = build_classifier()
     model.compile(
         optimizer=keras.optimizers.Adam(1e-3),
@@ -57,7 +63,7 @@ def train_classifier(data=None, epochs=6, batch_size=128, seed=0, verbose="auto"
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch: 1e-3 * 0.6**epoch)
     model.fit(to_model_input(x_train), y_train, batch_size=batch_size, epochs=epochs,
               callbacks=[schedule], verbose=verbose)
-    return model, accuracy(model, x_test, y_test)
+    return model
 
 
 def predict_probabilities(model, images):

@@ -15,6 +15,7 @@ from train import metrics
 from train.data import load_mnist
 
 SAMPLE_SEED = 31337  # latents: numpy default_rng, as the runtime draws them
+CAS_SEED = 4242  # the synthetic training set of the Classification Accuracy Score
 FLOOR_SEED = 0  # which training images stand in for a perfect generator
 FID_FLOOR_FACTOR = 2.5
 MIN_INCEPTION_SCORE = 9.5
@@ -176,6 +177,27 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
     return report, samples
 
 
+def classification_accuracy_score(sampler, latent_dim, n, data=None, epochs=6, seed=CAS_SEED, verbose=0):
+    """Classification Accuracy Score (Ravuri & Vinyals 2019): the project's classifier trained on n
+    generated digits (labels: the digits asked for, balanced) and tested on the real test set,
+    beside the same classifier trained on the first n real training digits. Returns the figures
+    and both confusion matrices (rows: the true digit)."""
+    from train.classifier import fit_classifier, predict_labels
+    from train.finetune import confusion_matrix
+
+    synthetic_images, synthetic_labels = generate(sampler, latent_dim, n, seed, conditional=True)
+    real_images, real_labels = load_mnist(data, "train", n)
+    test_images, test_labels = load_mnist(data, "test")
+    figures, matrices = {"n": n, "epochs": epochs, "test_images": len(test_images)}, {}
+    for name, images, labels in (("synthetic", synthetic_images, synthetic_labels),
+                                 ("real", real_images, real_labels)):
+        model = fit_classifier(images, labels, epochs, seed=seed, verbose=verbose)
+        matrices[name] = confusion_matrix(test_labels, predict_labels(model, test_images))
+        figures[f"{name}_test_accuracy"] = float(np.trace(matrices[name]) / len(test_images))
+    figures["gap"] = figures["real_test_accuracy"] - figures["synthetic_test_accuracy"]
+    return figures, matrices
+
+
 def write_json(report, path):
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
@@ -198,6 +220,10 @@ def summary(report):
             verdict = "PASS" if gate["passed"] else "FAIL"
             lines.append(f"{Path(entry['file']).name}: {name} {_show(gate['value'])} "
                          f"(gate {gate.get('rule', 'in')} {_show(gate['threshold'])}) {verdict}")
+    if "classification_accuracy_score" in report:
+        cas = report["classification_accuracy_score"]
+        lines.append(f"classification accuracy score: trained on {cas['n']} synthetic digits "
+                     f"{cas['synthetic_test_accuracy']:.4f}, on {cas['n']} real ones {cas['real_test_accuracy']:.4f}")
     return "\n".join(lines)
 
 

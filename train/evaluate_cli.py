@@ -32,7 +32,10 @@ DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
 @click.option("--train-classifier", is_flag=True,
               help="Train the classifier on --data and save it to --classifier first.")
 @click.option("--strict", is_flag=True, help="Exit 1 when a quality gate fails.")
-def evaluate_command(generators, data, n, out, classifier, train_classifier, strict):
+@click.option("--cas", type=click.IntRange(min=10), default=None,
+              help="Also the Classification Accuracy Score: train the classifier on this many digits of the "
+                   "first (conditional) generator and on as many real ones; test both on the real test set.")
+def evaluate_command(generators, data, n, out, classifier, train_classifier, strict, cas):
     """Judge generated digits with an MNIST classifier: FID, Inception Score, digit shares,
     confidence, precision and recall, each beside real data's own figures."""
     if not generators and not train_classifier:
@@ -42,8 +45,9 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
     import_tensorflow_quietly()
     from train import classifier as classifiers
     from train.data import DataError
-    from train.evaluate import EvaluationError, evaluate, summary, write_json
-    from train.quality_plots import plot_evaluation
+    from train.evaluate import (EvaluationError, classification_accuracy_score, evaluate, load_sampler, summary,
+                                write_json)
+    from train.quality_plots import plot_confusion, plot_evaluation
 
     try:
         if train_classifier:
@@ -56,6 +60,12 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
         if not generators:
             return
         report, samples = evaluate(generators, classifiers.load_classifier(classifier), data, n)
+        if cas:
+            sampler, latent_dim, conditional = load_sampler(generators[0])
+            if not conditional:
+                raise CommandError(f"--cas: {generators[0]} is unconditional: its digits have no labels")
+            report["classification_accuracy_score"], cas_matrices = classification_accuracy_score(
+                sampler, latent_dim, cas, data)
     except (DataError, EvaluationError, classifiers.ClassifierError) as error:
         raise CommandError(str(error)) from None
     out = out or generators[0].parent
@@ -63,6 +73,11 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
     report["classifier"]["file"] = str(classifier)
     write_json(report, out / "evaluation.json")
     plot_evaluation(report, *samples[str(generators[0])], out / "evaluation.png")
+    if cas:
+        scores = report["classification_accuracy_score"]
+        for name in ("synthetic", "real"):
+            plot_confusion(cas_matrices[name], f"trained on {cas:,} {name} digits: "
+                           f"{scores[f'{name}_test_accuracy']:.2%} on real test digits", out / f"cas_{name}.png")
     click.echo(summary(report))
     click.echo(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.png'}")
     if strict and not report["passed"]:
