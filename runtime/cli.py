@@ -103,7 +103,8 @@ def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, thre
         raise CommandError("--out - writes binary data: redirect it to a file or a pipe")
     if number is not None:
         check_number(number, digit, fmt)
-    elif fmt == "png":
+        cols = n = len(number)
+    if fmt == "png":
         grid_layout(n, cols, scale)  # a grid over the pixel limit is refused before any work
     seed = secrets.randbelow(2**31) if seed is None else seed
     generator = load_generator(model, backend, threads)
@@ -113,14 +114,10 @@ def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, thre
         digits = generator.number(number, seed) if number is not None else generator.generate(n, seed, digit)
     except ModelError as error:  # a model that loaded but misbehaves (NaN output)
         raise ModelFailure(str(error)) from None
-    if number is not None:
-        cols, n = len(digits), len(digits)
     buffer = io.BytesIO()
     if fmt == "png":
         generator.grid(digits, cols=cols, scale=scale).save(buffer, format="PNG")
     else:
-        import numpy as np
-
         np.save(buffer, digits)
     try:
         if out == "-":
