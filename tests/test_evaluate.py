@@ -76,7 +76,7 @@ def test_cli_writes_report_and_figure(tmp_path, mnist_npz):
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "evaluation.json").read_text())
     assert report["samples"]["count"] == 200 and len(report["generators"]) == 1
-    assert set(report["generators"][0]["gates"]) == {"fid_vs_floor", "inception_score", "digit_shares"}
+    assert set(report["generators"][0]["gates"]) == {"fid_vs_floor", "inception_score", "digit_shares", "label_accuracy"}
     assert (tmp_path / "evaluation.png").stat().st_size > 10_000
     assert "inception_score" in result.stdout
 
