@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from tests.conftest import fake_digits, write_idx
+from tests.conftest import checkout_env, fake_digits, write_idx
 from train.data import DataError, load_mnist, make_dataset
 
 
@@ -112,7 +112,7 @@ def test_cli_bad_data_is_one_line_exit_2(tmp_path):
     bad.write_bytes(b"not a zip at all")
     result = subprocess.run(
         [sys.executable, "-m", "train", "--data", str(bad), "--out", str(tmp_path / "run")],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=checkout_env(),
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")

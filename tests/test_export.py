@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import export.export as exporting
+from tests.conftest import checkout_env
 from export.cli import export_command
 from export.manifest import sha256
 from train.classifier import load_classifier
@@ -225,7 +226,7 @@ def test_missing_or_corrupt_generator_is_one_line_exit_2(tmp_path, content):
         generator.write_bytes(content)
     result = subprocess.run(
         [sys.executable, "-m", "export", "--generator", str(generator), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=checkout_env(),
     )
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]

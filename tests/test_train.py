@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import checkout_env
 from train.interrupts import interrupts_deferred
 from train.config import TrainConfig
 from train.report import read_history
@@ -117,7 +118,8 @@ def test_ctrl_c_or_kill_leaves_a_run_that_resumes_with_optimizer_state(tmp_path,
     out = tmp_path / "run"
     command = [sys.executable, "-m", "train", "--data", str(mnist_npz), "--limit", "256",
                "--batch-size", "64", "--epochs", "500", "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=checkout_env())
     metadata = out / "checkpoint" / "training_metadata.json"
     deadline = time.monotonic() + 120
     while not metadata.exists() and time.monotonic() < deadline and process.poll() is None:
