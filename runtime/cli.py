@@ -50,13 +50,11 @@ def model_options(function):
 
 def load_generator(model, backend, threads, group_options=None):
     from digitgen.generator import DigitGenerator
-    from digitgen.model_files import backend_for
 
     group_options = group_options or {}
     model = model or group_options.get("model")
     backend = backend or group_options.get("backend")
     threads = threads or group_options.get("threads")
-    backend = backend or (backend_for(model) if model and model.is_file() else None) or "onnx"
     try:
         return DigitGenerator(model=model, backend=backend, threads=threads)
     except ModelError as error:
@@ -108,8 +106,6 @@ def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, thre
         grid_layout(n, cols, scale)  # a grid over the pixel limit is refused before any work
     seed = secrets.randbelow(2**31) if seed is None else seed
     generator = load_generator(model, backend, threads)
-    if digit is not None and not generator.conditional:
-        raise CommandError(f"--digit: {generator.model_path} is an unconditional model; it cannot draw a chosen digit")
     try:
         digits = generator.number(number, seed) if number is not None else generator.generate(n, seed, digit)
     except ModelError as error:  # a model that loaded but misbehaves (NaN output)

@@ -85,4 +85,6 @@ def test_help_is_quick_and_loads_no_tensorflow(module):
             f"assert 'tensorflow' not in sys.modules, 'imported tensorflow'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0 and result.stderr == "", result.stderr
-    assert "Usage:" in result.stdout and "mnist.npz" in result.stdout or module == "export"
+    assert "Usage:" in result.stdout
+    if module != "export":  # its example names no data file
+        assert "mnist.npz" in result.stdout
