@@ -196,17 +196,21 @@ def write_atomically(path, data):
 @cli.command()
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="How many labeled digits.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The .npz file to write (the Keras mnist.npz layout: x_train, y_train).")
+              help="The .npz file to write (the Keras mnist.npz layout).")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="Seed of the noise and of the digits' order. Default: random (printed).")
 @click.option("--digit", "digits", type=click.IntRange(0, 9), multiple=True,
               help="Only this digit; repeat for several (balanced among them). Default: 0-9, balanced.")
+@click.option("--test-n", type=click.IntRange(min=0), default=None,
+              help="Digits in the test split (x_test, y_test), drawn from noise of their own. "
+                   "Default: N/6, MNIST's 10,000 per 60,000; 0 for none.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @model_options
 @click.pass_obj
-def dataset(group_options, n, out, seed, digits, force, model, backend, threads):
-    """Write a labeled synthetic dataset: x_train uint8 (N, 28, 28), y_train uint8 (N,), loadable by
-    numpy.load and python -m train --data. Written in chunks (memory does not grow with N) into a
+def dataset(group_options, n, out, seed, digits, test_n, force, model, backend, threads):
+    """Write a labeled synthetic dataset in the Keras mnist.npz layout: x_train uint8 (N, 28, 28),
+    y_train uint8 (N,), x_test and y_test; loadable by numpy.load, python -m train --data and
+    python -m train.evaluate --data. Written in chunks (memory does not grow with N) into a
     temporary file renamed when complete (Ctrl-C or a full disk leaves nothing)."""
     from digitgen.dataset import write_dataset
 
@@ -219,16 +223,18 @@ def dataset(group_options, n, out, seed, digits, force, model, backend, threads)
     generator = load_generator(model, backend, threads, group_options)
     if not generator.conditional:
         raise ModelFailure(f"{generator.model_path} is unconditional: it cannot label its digits")
+    test_n = n // 6 if test_n is None else test_n
     show = sys.stderr.isatty()
-    with click.progressbar(length=n, label="generating", file=sys.stderr if show else io.StringIO()) as bar:
+    with click.progressbar(length=n + test_n, label="generating", file=sys.stderr if show else io.StringIO()) as bar:
         try:
-            labels = write_dataset(generator, out, n, seed, digits, force, progress=bar.update)
+            labels = write_dataset(generator, out, n, seed, digits, force, progress=bar.update, test_n=test_n)
         except ModelError as error:
             raise ModelFailure(str(error)) from None
         except OSError as error:
             raise WriteFailure(f"cannot write {out}: {error.strerror or error}") from None
     counts = ", ".join(f"{d}: {c}" for d, c in enumerate(np.bincount(labels, minlength=10)) if c)
-    click.echo(f"{out}  ({n} labeled digits, seed {seed}, {generator.backend}; {counts})")
+    click.echo(f"{out}  ({n} labeled digits and {test_n} for testing, seed {seed}, {generator.backend}; "
+               f"training split {counts})")
 
 
 @cli.command()

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from digitgen import DigitGenerator
 from digitgen.cli import cli
-from digitgen.dataset import balanced_labels, write_dataset
+from digitgen.dataset import balanced_labels, seed_of_test_split, write_dataset
 from tests.onnx_models import tiny_generator
 
 
@@ -26,19 +26,31 @@ def test_dataset_is_the_mnist_layout_balanced_and_reproducible(tmp_path, conditi
         assert result.exit_code == 0, result.output
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     with np.load(tmp_path / "a.npz") as archive:
-        assert sorted(archive.files) == ["x_train", "y_train"]
+        assert sorted(archive.files) == ["x_test", "x_train", "y_test", "y_train"]
         images, labels = archive["x_train"], archive["y_train"]
+        test_images, test_labels = archive["x_test"], archive["y_test"]
     assert images.shape == (1003, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (1003,) and labels.dtype == np.uint8
     assert set(np.bincount(labels, minlength=10)) <= {100, 101}  # balanced within one
+    assert test_images.shape == (167, 28, 28) and set(np.bincount(test_labels, minlength=10)) <= {16, 17}
     # each image is the digit its label names: the model's API gives the same image for that label
-    expected, _ = DigitGenerator(model=conditional_model).generate_labeled(1003, seed=5, digit=labels)
-    np.testing.assert_array_equal(images, expected)
+    generator = DigitGenerator(model=conditional_model)
+    np.testing.assert_array_equal(images, generator.generate(1003, seed=5, digit=labels))
+    np.testing.assert_array_equal(test_images, generator.generate(167, seed=seed_of_test_split(5), digit=test_labels))
+    assert not np.array_equal(test_images[:10], images[:10])  # noise of its own, not the training digits
 
-    from train.data import load_mnist  # python -m train --data reads it
+    from train.data import load_mnist  # python -m train --data and python -m train.evaluate --data read it
 
-    loaded, loaded_labels = load_mnist(tmp_path / "a.npz")
-    np.testing.assert_array_equal(loaded_labels, labels)
+    np.testing.assert_array_equal(load_mnist(tmp_path / "a.npz", "train")[1], labels)
+    np.testing.assert_array_equal(load_mnist(tmp_path / "a.npz", "test")[1], test_labels)
+
+
+def test_dataset_without_a_test_split(tmp_path, conditional_model):
+    out = tmp_path / "d.npz"
+    result = CliRunner().invoke(cli, ["dataset", "--model", str(conditional_model), "--n", "20", "--test-n", "0",
+                                      "--seed", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(np.load(out).files) == ["x_train", "y_train"]
 
 
 def test_dataset_of_chosen_digits_refuses_to_overwrite_without_force(tmp_path, conditional_model):
