@@ -1,4 +1,4 @@
-"""Training images/s: digitgen's DCGAN.fit() against the documents' plain GradientTape loop.
+"""Training images/s: digitgen's GAN.fit() against the documents' plain GradientTape loop.
 
 Both run in one process on the same data, interleaved round by round, so a noisy shared
 machine slows both alike; the figure that counts is the ratio of the medians.
@@ -20,7 +20,8 @@ import tensorflow as tf
 
 from train.data import load_mnist, make_dataset
 from train.device import use_mixed_precision
-from train.gan import DCGAN
+from train.gan import GAN
+from train.losses import LOSSES
 from train.models import MODELS, build_discriminator, build_generator
 
 
@@ -60,12 +61,12 @@ def digitgen_fit(images, labels, batch_size, lr, mixed_precision=False, model="d
     """
     policy = use_mixed_precision(mixed_precision)
     build_g, build_d = MODELS[model]
-    gan = DCGAN(build_g(), build_d(), ema_decay=ema)
+    gan = GAN(build_g(), build_d(), ema_decay=ema)
     keras.mixed_precision.set_global_policy("float32")  # layers keep the policy they were built with
     gan.compile(
         d_optimizer=keras.optimizers.Adam(lr),
         g_optimizer=keras.optimizers.Adam(lr),
-        loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
+        loss=LOSSES["bce"],
     )
     dataset = make_dataset(images, labels, batch_size, seed=0)
     return policy or "float32", lambda: gan.fit(dataset, epochs=1, shuffle=False, verbose=0)

@@ -16,7 +16,7 @@ from train.classifier import load_classifier
 from export.convert import calibration_inputs
 from digitgen import DigitGenerator
 from digitgen.contract import make_contract
-from train.models import build_conditional_generator, build_generator, is_conditional
+from train.models import build_conditional_generator, build_generator, build_vanilla_generator, is_conditional
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER = ROOT / "artifacts" / "classifier.keras"
@@ -35,7 +35,7 @@ def random_generator(seed, contrast=10.0, build=build_generator):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.moving_mean.assign(rng.normal(0, 0.05, layer.moving_mean.shape))
             layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
-    last_kernel = [layer for layer in layers if isinstance(layer, keras.layers.Conv2DTranspose)][-1].kernel
+    last_kernel = [layer for layer in layers if isinstance(layer, (keras.layers.Conv2DTranspose, keras.layers.Dense))][-1].kernel
     last_kernel.assign(last_kernel * contrast)
     return generator
 
@@ -245,3 +245,12 @@ def test_label_agreement_counts_flips_and_can_be_reported_without_a_gate():
     assert confident.value == pytest.approx(0.985) and share.value == 1.0
     reported = label_checks("tflite_int8", reference, flipped, gated=False)[0]
     assert reported.threshold == 0.99 and reported.met is False and reported.passed is True
+
+
+def test_the_vanilla_generator_exports_with_parity_and_runs(tmp_path):
+    path = tmp_path / "vanilla.keras"
+    random_generator(3, contrast=3.0, build=build_vanilla_generator).save(path)
+    report = exporting.export(path, tmp_path / "out", echo=lambda text: None, classifier_path=CLASSIFIER)
+    assert report["passed"], report
+    images = DigitGenerator(model=tmp_path / "out").generate(4, seed=1)
+    assert images.shape == (4, 28, 28) and images.std() > 0

@@ -1,7 +1,7 @@
 import numpy as np
 
-from train.models import (build_conditional_discriminator, build_conditional_generator, build_discriminator,
-                          build_generator, is_conditional)
+from train.models import (MODELS, build_conditional_discriminator, build_conditional_generator, build_discriminator,
+                          build_generator, build_vanilla_discriminator, build_vanilla_generator, is_conditional)
 
 
 def count(weights):
@@ -58,3 +58,22 @@ def test_a_mixed_precision_generator_loads_as_float32(tmp_path):
     assert {layer.dtype_policy.name for layer in loaded._flatten_layers()} == {"float32"}
     inputs = [np.random.default_rng(0).standard_normal((8, 100), dtype=np.float32), np.arange(8, dtype=np.int32)]
     assert np.abs(loaded.predict(inputs, verbose=0) - mixed.predict(inputs, verbose=0)).max() < 0.05
+
+
+def test_vanilla_networks_are_the_documents_fully_connected_gan():
+    generator = build_vanilla_generator(100)
+    assert generator.count_params() == 1_493_520
+    assert [type(layer).__name__ for layer in generator.layers[:3]] == ["Dense", "LeakyReLU", "BatchNormalization"]
+    assert generator.layers[2].momentum == 0.8 and generator.layers[1].negative_slope == 0.2
+    images = generator(np.random.default_rng(0).standard_normal((3, 100)), training=False)
+    assert images.shape == (3, 28, 28, 1) and np.all(np.abs(images) <= 1.0)
+    discriminator = build_vanilla_discriminator()
+    assert discriminator.count_params() == 533_505
+    assert discriminator.input_shape == (None, 28, 28, 1) and discriminator.output_shape == (None, 1)
+
+
+def test_no_discriminator_has_batch_norm():
+    """Batch norm in a critic mixes the samples and breaks WGAN-GP's per-sample gradient penalty."""
+    for _, build_discriminator_of in MODELS.values():
+        names = {type(layer).__name__ for layer in build_discriminator_of()._flatten_layers()}
+        assert "BatchNormalization" not in names

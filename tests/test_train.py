@@ -71,11 +71,12 @@ def test_the_saved_generator_is_the_weight_average_and_resume_keeps_it(tmp_path,
 
 
 def test_average_update_follows_the_decay_after_warm_up(mnist_npz):
-    from train.gan import DCGAN
+    from train.gan import GAN
+    from train.losses import LOSSES
     from train.models import build_conditional_discriminator, build_conditional_generator
 
-    gan = DCGAN(build_conditional_generator(), build_conditional_discriminator(), ema_decay=0.9)
-    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), keras.losses.BinaryCrossentropy())
+    gan = GAN(build_conditional_generator(), build_conditional_discriminator(), ema_decay=0.9)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), LOSSES["bce"])
     gan.g_optimizer.iterations.assign(1000)  # past warm-up: the decay is 0.9
     for average, weight in zip(gan.ema_generator.weights, gan.generator.weights):
         average.assign(np.zeros(average.shape))
@@ -152,3 +153,65 @@ def test_a_stop_during_a_checkpoint_waits_for_it_to_finish(stop):
             finished = True  # not torn in the middle
     assert finished
     assert signal.getsignal(stop) is before
+
+
+@pytest.mark.parametrize("model, loss", [("vanilla", "bce"), ("dcgan", "wgan-gp"), ("cdcgan", "wgan-gp")])
+def test_every_model_trains_with_either_loss(tmp_path, mnist_npz, model, loss):
+    out = tmp_path / "run"
+    # wgan-gp: a step takes 5 critic batches of 16 (80 images): 3 generator steps an epoch of 256
+    train(tiny_config(mnist_npz, model=model, loss=loss, epochs=1, batch_size=16, ema=0), out, verbose=0)
+    config = json.loads((out / "config.json").read_text())
+    assert config["loss"] == loss
+    expected = (1e-4, 0.0) if loss == "wgan-gp" else (2e-4, 0.5)  # the paper's Adam, unless asked
+    assert (config["lr"], config["beta1"]) == expected
+    history = read_history(out / "history.csv")
+    assert all(np.isfinite(history["d_loss"])) and all(np.isfinite(history["g_loss"]))
+    assert keras.models.load_model(out / "generator.keras").output_shape == (None, 28, 28, 1)
+
+
+def test_a_wgan_step_makes_five_critic_updates_per_generator_update(mnist_npz):
+    from train.gan import GAN
+    from train.losses import LOSSES
+    from train.models import build_discriminator, build_generator
+
+    gan = GAN(build_generator(), build_discriminator())
+    gan.compile(keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4), LOSSES["wgan-gp"])
+    images = np.random.default_rng(0).uniform(-1, 1, (5 * 8, 28, 28, 1)).astype("float32")
+    gan.fit(images, np.zeros(5 * 8, "int32"), batch_size=5 * 8, epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations) == 5 and int(gan.g_optimizer.iterations) == 1
+
+
+def test_gradient_penalty_of_a_linear_critic_is_known():
+    """A linear critic's gradient is its weight vector w everywhere: the penalty is (|w| - 1)^2,
+    whatever the images; a 1-Lipschitz one (|w| = 1) pays nothing."""
+    from train.gan import gradient_penalty
+
+    rng = np.random.default_rng(0)
+    real, fake = (rng.uniform(-1, 1, (6, 28, 28, 1)).astype("float32") for _ in range(2))
+    for norm, expected in ((3.0, 4.0), (1.0, 0.0), (0.5, 0.25)):
+        critic = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+        w = rng.standard_normal((784, 1)).astype("float32")
+        critic.layers[-1].set_weights([w * norm / np.linalg.norm(w), np.zeros(1, "float32")])
+        assert float(gradient_penalty(critic, real, fake)) == pytest.approx(expected, abs=1e-4)
+
+
+def test_wasserstein_losses():
+    from train.losses import LOSSES
+
+    wgan = LOSSES["wgan-gp"]
+    real, fake = np.array([[2.0], [4.0]], "float32"), np.array([[-1.0], [0.0]], "float32")
+    assert float(wgan.discriminator(real, fake)) == pytest.approx(-0.5 - 3.0)
+    assert float(wgan.generator(fake)) == pytest.approx(0.5)
+    bce = LOSSES["bce"]
+    assert float(bce.discriminator(real, fake)) == pytest.approx(
+        float(keras.losses.BinaryCrossentropy(from_logits=True)(np.ones_like(real), real))
+        + float(keras.losses.BinaryCrossentropy(from_logits=True)(np.zeros_like(fake), fake)), rel=1e-5)
+
+
+def test_a_time_budget_stops_short_epochs_and_resume_knows_the_time_spent(tmp_path, mnist_npz):
+    out = tmp_path / "run"
+    config = tiny_config(mnist_npz, model="dcgan", ema=0, epochs=50, images_per_epoch=64, budget_hours=1e-9)
+    train(config, out, verbose=0)
+    history = read_history(out / "history.csv")
+    assert history["epoch"] == [0]  # one epoch of one 64-image step, then the budget was spent
+    assert (out / "generator.keras").is_file()

@@ -53,9 +53,9 @@ def grid_inputs(generator, grid_size, latent_dim):
 class Throughput(keras.callbacks.Callback):
     """Adds images_per_s to the logs: shown by the progress bar, saved in the CSV history."""
 
-    def __init__(self, batch_size):
+    def __init__(self, images_per_step):
         super().__init__()
-        self.batch_size = batch_size
+        self.images_per_step = images_per_step
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start = time.perf_counter()
@@ -63,13 +63,28 @@ class Throughput(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if logs is not None:
             elapsed = time.perf_counter() - self.start
-            logs["images_per_s"] = (batch + 1) * self.batch_size / max(elapsed, 1e-9)
+            logs["images_per_s"] = (batch + 1) * self.images_per_step / max(elapsed, 1e-9)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             elapsed = time.perf_counter() - self.start
             logs["epoch_seconds"] = elapsed
-            logs["images_per_s"] = self.params["steps"] * self.batch_size / max(elapsed, 1e-9)
+            logs["images_per_s"] = self.params["steps"] * self.images_per_step / max(elapsed, 1e-9)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after the first epoch that ends past `hours` of training time (the epochs'
+    own seconds, from Throughput, so evaluations do not count), `spent_seconds` already used."""
+
+    def __init__(self, hours, spent_seconds=0.0):
+        super().__init__()
+        self.budget, self.spent = hours * 3600, spent_seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.spent += (logs or {}).get("epoch_seconds", 0.0)
+        if self.spent >= self.budget:
+            print(f"\nthe budget of {self.budget / 3600:g} h is spent ({self.spent / 3600:.3f} h): stopping")
+            self.model.stop_training = True
 
 
 class QualityLog(keras.callbacks.Callback):

@@ -7,7 +7,8 @@ import click
 from digitgen.cli_support import CommandError, run_command
 from train.config import TrainConfig
 
-MODELS = ("cdcgan", "dcgan")  # train.models.MODELS, named here so --help needs no TensorFlow
+MODELS = ("cdcgan", "dcgan", "vanilla")  # train.models.MODELS, named here so --help needs no TensorFlow
+LOSSES = ("bce", "wgan-gp")  # train.losses.LOSSES, likewise
 
 DEFAULTS = TrainConfig()
 
@@ -21,12 +22,16 @@ POSITIVE = click.IntRange(min=1)
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Examples:\n\n\b\n  python -m train --data mnist.npz --epochs 60 --mixed-precision\n"
     "  python -m train --model dcgan --ema 0 --data mnist.npz   # the seed DCGAN, unconditional\n"
+    "  python -m train --model dcgan --loss wgan-gp --data mnist.npz --budget-hours 1\n"
     "  python -m train --data mnist.npz --limit 512 --epochs 2 --out runs/quick\n"
     "  python -m train --out runs/quick --resume --epochs 10   # continue, or train more",
 )
 @click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULTS.model, show_default=True,
               help="cdcgan: the digit is an input of both networks (choose the digit at run time); "
-                   "dcgan: the seed DCGAN, unconditional.")
+                   "dcgan: the seed DCGAN, unconditional; vanilla: the documents' fully connected GAN.")
+@click.option("--loss", type=click.Choice(list(LOSSES)), default=DEFAULTS.loss, show_default=True,
+              help="bce: cross-entropy on logits (the DCGAN paper); wgan-gp: Wasserstein loss with "
+                   "gradient penalty 10 and 5 critic steps per generator step (Gulrajani et al. 2017).")
 @click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.ema, show_default=True,
               help="Decay of the exponential moving average of the generator's weights, which draws "
                    "the samples and is saved as generator.keras; 0 turns it off.")
@@ -36,11 +41,12 @@ POSITIVE = click.IntRange(min=1)
 @click.option("--epochs", type=POSITIVE, default=DEFAULTS.epochs, show_default=True,
               help="Total epochs; with --resume, a larger number trains that many more.")
 @click.option("--batch-size", type=POSITIVE, default=DEFAULTS.batch_size, show_default=True,
-              help="Images per step.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr,
-              show_default=True, help="Adam learning rate of both networks.")
-@click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.beta1,
-              show_default=True, help="Adam beta_1 of both networks.")
+              help="Images per discriminator step.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Adam learning rate of both networks. Default: the loss's (bce 2e-4, wgan-gp 1e-4).")
+@click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Adam beta_1 of both networks. Default: the loss's (bce 0.5, wgan-gp 0; beta_2: "
+                   "0.999 and 0.9).")
 @click.option("--latent-dim", type=POSITIVE, default=DEFAULTS.latent_dim, show_default=True,
               help="Size of the generator's noise input.")
 @click.option("--limit", type=POSITIVE, default=None, help="Train on the first N images only.")
@@ -56,6 +62,12 @@ POSITIVE = click.IntRange(min=1)
                    "(FID, Inception Score, ...) into quality.csv and quality.png.")
 @click.option("--eval-samples", type=click.IntRange(min=10), default=DEFAULTS.eval_samples, show_default=True,
               help="Digits generated for each --eval-every evaluation.")
+@click.option("--images-per-epoch", type=POSITIVE, default=None,
+              help="Make an epoch this many images (the data repeat) instead of one pass: finer "
+                   "grids, checkpoints and --eval-every.")
+@click.option("--budget-hours", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Stop after the first epoch that ends past this much training time (evaluations "
+                   "not counted); --epochs stays the upper bound.")
 def train_command(out, resume, **settings):
     """Train a GAN on MNIST and save generator.keras with its samples and history."""
     from train import import_tensorflow_quietly

@@ -5,11 +5,12 @@ from pathlib import Path
 import keras
 
 from digitgen.quiet import native_chatter_silenced
-from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, grid_inputs
+from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget, grid_inputs
 from train.config import TrainConfig
 from train.data import load_mnist, make_dataset
 from train.device import pick_strategy, use_mixed_precision
-from train.gan import DCGAN
+from train.gan import GAN
+from train.losses import LOSSES
 from train.models import MODELS
 from train.report import make_gif, plot_losses, read_history
 
@@ -45,9 +46,16 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     config = prepare_run(config, out_dir, resume)
     if config.model not in MODELS:
         raise RunError(f"unknown model {config.model!r}: choose from {', '.join(MODELS)}")
+    if config.loss not in LOSSES:
+        raise RunError(f"unknown loss {config.loss!r}: choose from {', '.join(LOSSES)}")
+    loss = LOSSES[config.loss]
+    config.lr = loss.lr if config.lr is None else config.lr
+    config.beta1 = loss.beta1 if config.beta1 is None else config.beta1
+    images_per_step = config.batch_size * loss.critic_steps
     images, labels = load_mnist(config.data, "train", config.limit)
-    if len(images) < config.batch_size:
-        raise RunError(f"--batch-size {config.batch_size} is more than the {len(images)} training images")
+    if len(images) < images_per_step:
+        raise RunError(f"a step takes {images_per_step} images (batch {config.batch_size} x {loss.critic_steps} "
+                       f"critic steps), more than the {len(images)} training images")
 
     # Before anything is written: a missing classifier must not leave a half-made run folder.
     judge = quality_judge(config, images) if config.eval_every else None
@@ -56,29 +64,32 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     with native_chatter_silenced():  # TensorFlow's first device query prints CUDA probing lines
         policy = use_mixed_precision(config.mixed_precision)
         strategy, device = pick_strategy()
-    print(f"training {config.model} on {device}{f' with {policy}' if policy else ''}: "
+    print(f"training {config.model} ({config.loss}) on {device}{f' with {policy}' if policy else ''}: "
           f"{len(images)} images, batch {config.batch_size}, epochs {config.epochs}"
-          f"{f', generator average decay {config.ema}' if config.ema else ''}")
+          f"{f', generator average decay {config.ema}' if config.ema else ''}"
+          f"{f', a budget of {config.budget_hours:g} h' if config.budget_hours else ''}")
 
     build_generator, build_discriminator = MODELS[config.model]
     with strategy.scope():
         generator = build_generator(config.latent_dim)
         discriminator = build_discriminator()
-        gan = DCGAN(generator, discriminator, config.latent_dim, seed=config.seed, ema_decay=config.ema)
+        gan = GAN(generator, discriminator, config.latent_dim, seed=config.seed, ema_decay=config.ema)
         gan.compile(
-            d_optimizer=_adam(config, loss_scaling=policy == "mixed_float16"),
-            g_optimizer=_adam(config, loss_scaling=policy == "mixed_float16"),
-            loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
+            d_optimizer=_adam(config, loss, loss_scaling=policy == "mixed_float16"),
+            g_optimizer=_adam(config, loss, loss_scaling=policy == "mixed_float16"),
+            loss=loss,
         )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     config.save(out_dir / CONFIG_FILE)
     callbacks = [
-        Throughput(config.batch_size),
+        Throughput(images_per_step),
         SampleGrid(gan.sampler, *grid_inputs(generator, config.grid_size, config.latent_dim),
                    out_dir=out_dir / SAMPLES_DIR),
         keras.callbacks.CSVLogger(str(out_dir / HISTORY_FILE), append=True),
     ]
+    if config.budget_hours:
+        callbacks.append(TimeBudget(config.budget_hours, training_seconds(out_dir)))
     if judge:
         callbacks.append(QualityLog(gan.sampler, *judge, config.eval_every, config.eval_samples, out_dir / QUALITY_FILE))
     # Restores weights, both optimizers' state and the epoch; kept after the run ends, so a finished
@@ -87,9 +98,14 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     # repeated, and read_history keeps the last) instead of losing them.
     callbacks.append(InterruptSafeBackup(
         str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True))
+    dataset = make_dataset(images, labels, images_per_step, seed=config.seed)
+    steps = None
+    if config.images_per_epoch:  # epochs shorter or longer than a pass: the data repeat
+        dataset, steps = dataset.repeat(), max(1, config.images_per_epoch // images_per_step)
     history = gan.fit(
-        make_dataset(images, labels, config.batch_size, seed=config.seed),
+        dataset,
         epochs=config.epochs,
+        steps_per_epoch=steps,
         callbacks=callbacks,
         shuffle=False,  # the tf.data pipeline shuffles
         verbose=verbose,
@@ -107,7 +123,14 @@ def quality_judge(config, train_images):
     return evaluator, evaluator.floor(train_images, config.eval_samples)
 
 
-def save_outputs(gan: DCGAN, out_dir: Path):
+def training_seconds(out_dir: Path) -> float:
+    """Seconds of training the run's completed epochs took (evaluations not counted)."""
+    if not (out_dir / HISTORY_FILE).is_file():
+        return 0.0
+    return sum(seconds or 0.0 for seconds in read_history(out_dir / HISTORY_FILE)["epoch_seconds"])
+
+
+def save_outputs(gan: GAN, out_dir: Path):
     """The networks as plain .keras files (the generator: its weight average, when there is one),
     the loss plot and the progress GIF."""
     for name, model in (("generator", gan.sampler), ("discriminator", gan.discriminator)):
@@ -142,6 +165,6 @@ def _cumulative(values):
     return sums
 
 
-def _adam(config, loss_scaling):
-    optimizer = keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta1)
+def _adam(config, loss, loss_scaling):
+    optimizer = keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta1, beta_2=loss.beta2)
     return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
