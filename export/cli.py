@@ -30,6 +30,7 @@ def export_command(generator_path, out, latents, classifier, label_gate, no_clas
     from train import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    from digitgen.backends import ModelError
     from export.export import ExportError, export as run_export
 
     try:
@@ -37,6 +38,8 @@ def export_command(generator_path, out, latents, classifier, label_gate, no_clas
                             classifier_path=None if no_classifier else classifier, label_gate=label_gate)
     except ExportError as error:
         raise CommandError(str(error)) from None
+    except ModelError as error:  # a conversion the runtime cannot load: a fault of the export, one line
+        raise CommandError(f"the converted model does not load: {error}") from None
     except OSError as error:  # a full disk or an unwritable folder: one line, not a traceback
         raise CommandError(f"{error.filename or 'a file'}: {error.strerror or error}") from None
     if not report["passed"]:

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from export import parity
-from export.convert import TFLITE_BATCH, calibration_inputs, to_onnx, to_tflite_int8
-from export.manifest import MANIFEST_FILE, build_manifest, tool_versions
+from export.convert import DATA_SUFFIX, TFLITE_BATCH, calibration_inputs, to_onnx, to_tflite_int8
+from export.manifest import MANIFEST_FILE, build_manifest, file_entry, tool_versions
 from digitgen.backends import OnnxBackend, TFLiteBackend
 from digitgen.contract import DIGIT, NOISE, make_contract
 from digitgen.images import to_uint8
 
 ONNX_FILE = "generator.onnx"
+ONNX_DATA_FILE = ONNX_FILE + DATA_SUFFIX
 TFLITE_FILE = "generator_int8.tflite"
 PARITY_FILE = "parity.json"
 PARITY_SEED = 2024  # parity latents: numpy default_rng, as the runtime draws them
@@ -79,7 +80,8 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
             return report
         (staging / PARITY_FILE).write_text(json.dumps(report, indent=2) + "\n")
         models = {
-            "onnx": (staging / ONNX_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1], {}),
+            "onnx": (staging / ONNX_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1],
+                     {"data": file_entry(staging / ONNX_DATA_FILE)}),
             "tflite": (staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
                        [TFLITE_BATCH, 28, 28, 1],
                        {"quantization": "full int8 (weights and activations)", "batch": TFLITE_BATCH}),
@@ -87,7 +89,7 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
         manifest = build_manifest(generator_path, models, latent_dim, conditional, parity.VALUE_RANGE)
         manifest["parity"] = {"file": PARITY_FILE, "passed": True}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-        for name in (ONNX_FILE, TFLITE_FILE, PARITY_FILE, MANIFEST_FILE):  # manifest last
+        for name in (ONNX_DATA_FILE, ONNX_FILE, TFLITE_FILE, PARITY_FILE, MANIFEST_FILE):  # manifest last
             shutil.move(staging / name, out_dir / name)
     return report
 

@@ -35,7 +35,7 @@ def tool_versions():
 def build_manifest(source, models, latent_dim, conditional, value_range):
     """`models`: {backend: (path, input contract, output shape, extra details)} of the exported files."""
     return {
-        "format_version": 2,
+        "format_version": 3,  # 3: an ONNX model may keep its weights in a "data" file
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "source": file_entry(source),
         "latent_dim": latent_dim,

@@ -103,21 +103,35 @@ def manifest_problem(manifest):
     if not isinstance(models, dict) or not models:
         return '"models" must be an object naming at least one model'
     for backend, entry in models.items():
-        if not isinstance(entry, dict):
-            return f"models.{backend} must be an object"
-        name = entry.get("name")
-        if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
-            return f"models.{backend}.name must be a file name inside the model's folder"
-        size = entry.get("size")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            return f"models.{backend}.size must be a non-negative integer"
-        if not isinstance(entry.get("sha256"), str) or not SHA256.fullmatch(entry["sha256"]):
-            return f"models.{backend}.sha256 must be 64 hexadecimal digits"
+        problem = _file_entry_problem(entry, f"models.{backend}")
+        if problem:
+            return problem
+        if "data" in entry:
+            problem = _file_entry_problem(entry["data"], f"models.{backend}.data")
+            if problem:
+                return problem
+    return None
+
+
+def _file_entry_problem(entry, where):
+    if not isinstance(entry, dict):
+        return f"{where} must be an object"
+    name = entry.get("name")
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        return f"{where}.name must be a file name inside the model's folder"
+    size = entry.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        return f"{where}.size must be a non-negative integer"
+    if not isinstance(entry.get("sha256"), str) or not SHA256.fullmatch(entry["sha256"]):
+        return f"{where}.sha256 must be 64 hexadecimal digits"
     return None
 
 
 def verify(path, entry):
-    """Refuse a model whose bytes are not the ones its manifest describes."""
+    """Refuse a model whose bytes (and its weights file's, when it has one) are not the ones its
+    manifest describes."""
+    if "data" in entry:
+        verify(path.parent / entry["data"]["name"], entry["data"])
     if not path.is_file():
         raise ModelError(f"{path}: missing (the manifest lists it)")
     if path.stat().st_size != entry["size"]:

@@ -141,7 +141,8 @@ def test_gates_catch_a_wrong_tflite_model(tmp_path):
     contract = make_contract(100, conditional, exporting.TFLITE_BATCH)
     exporting.to_tflite_int8(other, tmp_path / "generator_int8.tflite", contract,
                              calibration_inputs(contract, 64, seed=0))
-    (tmp_path / "generator.onnx").write_bytes((ROOT / "artifacts" / "generator.onnx").read_bytes())
+    for name in ("generator.onnx", "generator.onnx.data"):
+        (tmp_path / name).write_bytes((ROOT / "artifacts" / name).read_bytes())
 
     checks, _ = exporting.check_parity(shipped, tmp_path, 512, load_classifier(CLASSIFIER))
     verdicts = {(c.model, c.metric): c.passed for c in checks}
@@ -207,7 +208,7 @@ def test_a_conditional_contract_round_trips_export_manifest_onnx_and_runtime(con
     expected = keras_model.predict([latents, digits], verbose=0)
     alone = tmp_path / "alone"  # without the manifest: the contract comes from the files themselves
     alone.mkdir()
-    for name in ("generator.onnx", "generator_int8.tflite"):
+    for name in ("generator.onnx", "generator.onnx.data", "generator_int8.tflite"):
         (alone / name).write_bytes((out / name).read_bytes())
     for model in (out, alone / "generator.onnx"):
         generator = DigitGenerator(model=model)

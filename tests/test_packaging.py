@@ -27,7 +27,7 @@ def test_the_wheel_installs_one_package_digitgen_with_its_model(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"digitgen"}
-    assert {"digitgen/model/generator.onnx", "digitgen/model/generator_int8.tflite",
+    assert {"digitgen/model/generator.onnx", "digitgen/model/generator.onnx.data", "digitgen/model/generator_int8.tflite",
             "digitgen/model/manifest.json", "digitgen/cli.py"} <= set(names)
     archive = zipfile.ZipFile(wheel)
     for name in names:

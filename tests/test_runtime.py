@@ -30,7 +30,7 @@ TRAINING_SIDE = ("tensorflow", "keras", "tf2onnx", "tf_keras")
 # seed 42, 16 digits, default grid: the PNG's sha256 for the bundled model (by its ONNX sha256)
 PINNED_PNG = {
     # the shipped model: cdcgan, 12 epochs of full MNIST (lr 2e-4, beta1 0.5, batch 128, EMA 0.999, float32)
-    "13a5129589658fb3ceb0c94613bde8f509915cc67a7b2067fb894399c9f5c624":
+    "5451576db112487226f53650417cabbca5784c6f44d0784344758545046cb8ab":
         "f50c604f67fd6d3f2c5cc17f336323a765bdb115f80d5cda749e7c7d209c01b8",
 }
 
@@ -117,7 +117,7 @@ def test_contract_comes_from_the_model_and_an_unconditional_model_cannot_take_a_
 
 def test_seed_42_png_is_pinned_for_the_bundled_model(tmp_path):
     manifest = json.loads((bundled_model_dir() / "manifest.json").read_text())
-    model_sha = manifest["models"]["onnx"]["sha256"]
+    model_sha = manifest["models"]["onnx"]["data"]["sha256"]  # the weights; the graph names them
     hashes = set()
     for attempt in range(2):
         out = tmp_path / f"{attempt}.png"
@@ -170,7 +170,7 @@ def test_generate_refuses_a_bad_seed_and_backend():
 def model_copy(tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
-    for name in ("generator.onnx", "generator_int8.tflite", "manifest.json"):
+    for name in ("generator.onnx", "generator.onnx.data", "generator_int8.tflite", "manifest.json"):
         shutil.copy(bundled_model_dir() / name, folder / name)
     return folder
 
@@ -187,14 +187,22 @@ def test_tampered_or_truncated_model_is_refused(model_copy):
     onnx_file.write_bytes(bytes(data[:1000]))
     with pytest.raises(ModelError, match="truncated or replaced"):
         DigitGenerator(model=model_copy)
+    shutil.copy(bundled_model_dir() / "generator.onnx", onnx_file)
+    weights = model_copy / "generator.onnx.data"  # the weights beside the graph are checked as well
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="generator.onnx.data: sha256 does not match"):
+        DigitGenerator(model=model_copy)
 
 
 def test_model_without_manifest_is_checked_by_shape(model_copy, tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    alone = tmp_path / "alone.onnx"
+    alone = tmp_path / "alone.onnx"  # its weights file beside it, as the graph names it
     shutil.copy(model_copy / "generator.onnx", alone)
+    shutil.copy(model_copy / "generator.onnx.data", tmp_path / "generator.onnx.data")
     assert DigitGenerator(model=alone).generate(2, seed=0).shape == (2, 28, 28)
 
     graph = helper.make_graph(

@@ -128,7 +128,7 @@ def test_non_finite_output_is_an_error_not_a_black_image(tmp_path):
 def manifest_with(tmp_path, change):
     folder = tmp_path / "model"
     folder.mkdir()
-    for name in ("generator.onnx", "manifest.json"):
+    for name in ("generator.onnx", "generator.onnx.data", "manifest.json"):
         shutil.copy(bundled_model_dir() / name, folder / name)
     manifest = json.loads((folder / "manifest.json").read_text())
     change(manifest)
@@ -141,6 +141,8 @@ def manifest_with(tmp_path, change):
     (lambda m: m["models"]["onnx"].pop("size"), "models.onnx.size"),
     (lambda m: m["models"]["onnx"].update(name="../../generator.onnx"), "inside the model's folder"),
     (lambda m: m["models"]["onnx"].update(sha256="not-a-hash"), "64 hexadecimal digits"),
+    (lambda m: m["models"]["onnx"]["data"].update(name="/etc/passwd"), "models.onnx.data.name"),
+    (lambda m: m["models"]["onnx"].update(data=[]), "models.onnx.data must be an object"),
     (lambda m: m.update(latent_dim="100"), "latent_dim"),
     (lambda m: m.clear(), "latent_dim"),
 ])
