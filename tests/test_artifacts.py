@@ -54,3 +54,7 @@ def test_evaluation_report_is_about_the_shipped_generators():
         assert judged.get(name) == sha256(ARTIFACTS / name), f"evaluation.json is not about artifacts/{name}"
     assert report["classifier"]["test_accuracy"] >= 0.99
     assert report["generators"][0]["label_accuracy"] >= 0.95
+    cas = report["classification_accuracy_score"]  # the README's figures come from here
+    assert cas["n"] == 60_000 and cas["test_images"] == 10_000
+    assert 0.85 <= cas["synthetic_test_accuracy"] < cas["real_test_accuracy"]
+    assert (ARTIFACTS / "cas_synthetic.png").is_file() and (ARTIFACTS / "cas_real.png").is_file()
