@@ -2,7 +2,6 @@
 
 import io
 import os
-import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +33,12 @@ EXAMPLES = """Examples:
   digitgen info                             # the model, its manifest, the versions
   digitgen bench                            # images/s on this device
 """
+
+
+def random_seed():
+    """A fresh seed for a run without --seed (printed, so the run can be repeated). os.urandom,
+    not the secrets module: that one loads OpenSSL's hmac for nothing here."""
+    return int.from_bytes(os.urandom(4), "big") >> 1
 
 
 def model_options(function):
@@ -104,7 +109,7 @@ def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, thre
         cols = n = len(number)
     if fmt == "png":
         grid_layout(n, cols, scale)  # a grid over the pixel limit is refused before any work
-    seed = secrets.randbelow(2**31) if seed is None else seed
+    seed = random_seed() if seed is None else seed
     generator = load_generator(model, backend, threads)
     try:
         digits = generator.number(number, seed) if number is not None else generator.generate(n, seed, digit)
@@ -219,7 +224,7 @@ def dataset(group_options, n, out, seed, digits, test_n, force, model, backend, 
     check_writable(out)
     if out.exists() and not force:
         raise CommandError(f"{out} exists: add --force to replace it")
-    seed = secrets.randbelow(2**31) if seed is None else seed
+    seed = random_seed() if seed is None else seed
     generator = load_generator(model, backend, threads, group_options)
     if not generator.conditional:
         raise ModelFailure(f"{generator.model_path} is unconditional: it cannot label its digits")

@@ -3,7 +3,6 @@
 import hashlib
 import json
 import re
-from importlib import resources
 from pathlib import Path
 
 from digitgen.backends import ModelError
@@ -16,7 +15,7 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 
 def bundled_model_dir():
     """The model shipped with the package; in a source checkout, the repository's artifacts/."""
-    packaged = Path(str(resources.files("digitgen") / "model"))
+    packaged = Path(__file__).resolve().parent / "model"  # installed as files, never zipped
     if (packaged / MANIFEST_FILE).is_file():
         return packaged
     checkout = Path(__file__).resolve().parent.parent / "artifacts"
