@@ -2,6 +2,7 @@
 
 import io
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -12,8 +13,8 @@ import numpy as np
 from digitgen import __version__
 from digitgen.backends import BACKENDS, ModelError
 from digitgen.cli_support import CommandError, run_command
-from digitgen.generator import MAX_NUMBER_LENGTH
-from digitgen.images import grid_layout
+from digitgen.generator import MAX_NUMBER_LENGTH, random_seed
+from digitgen.images import grid_layout, npy_bytes, png_bytes
 
 MAX_N = 10_000  # a 100x100 grid; beyond it a PNG is no longer something to look at
 FORMATS = ["png", "npy"]
@@ -33,12 +34,6 @@ EXAMPLES = """Examples:
   digitgen info                             # the model, its manifest, the versions
   digitgen bench                            # images/s on this device
 """
-
-
-def random_seed():
-    """A fresh seed for a run without --seed (printed, so the run can be repeated). os.urandom,
-    not the secrets module: that one loads OpenSSL's hmac for nothing here."""
-    return int.from_bytes(os.urandom(4), "big") >> 1
 
 
 def model_options(function):
@@ -115,17 +110,13 @@ def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, thre
         digits = generator.number(number, seed) if number is not None else generator.generate(n, seed, digit)
     except ModelError as error:  # a model that loaded but misbehaves (NaN output)
         raise ModelFailure(str(error)) from None
-    buffer = io.BytesIO()
-    if fmt == "png":
-        generator.grid(digits, cols=cols, scale=scale).save(buffer, format="PNG")
-    else:
-        np.save(buffer, digits)
+    data = png_bytes(digits, cols=cols, scale=scale) if fmt == "png" else npy_bytes(digits)
     try:
         if out == "-":
-            sys.stdout.buffer.write(buffer.getvalue())
+            sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
-            write_atomically(Path(out), buffer.getvalue())
+            write_atomically(Path(out), data)
     except BrokenPipeError:
         raise
     except OSError as error:  # a full disk, /proc, a read-only mount: the old file is left as it was
@@ -288,6 +279,39 @@ def bench(group_options, model, backend, threads, seconds):
         elapsed = time.perf_counter() - start
         click.echo(f"  batch {batch:4d}: {elapsed / calls * 1000:8.2f} ms a call, "
                    f"{calls * batch / elapsed:9.1f} images/s")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; mind who can reach it).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Inference threads serving requests at once. Default: one per core.")
+@click.option("--queue", "queue_depth", type=click.IntRange(min=0), default=64, show_default=True,
+              help="Requests that may wait for a worker; beyond them: 503 with Retry-After.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds a request may take before it is answered 504.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
+@model_options
+@click.pass_obj
+def serve(group_options, host, port, workers, queue_depth, timeout, access_log, model, backend, threads):
+    """Serve digits over HTTP (needs pip install 'digitgen-mnist[serve]'): /digits, /number/2026,
+    /labeled, /info, /health. SIGTERM or Ctrl-C finishes the requests in flight, then exits 0."""
+    try:
+        import uvicorn
+
+        from digitgen.serve import create_app
+    except ImportError:
+        raise CommandError("digitgen serve needs its extra: pip install 'digitgen-mnist[serve]'") from None
+    # one inference thread per request by default: the workers already use the cores side by side
+    generator = load_generator(model, backend, threads or (group_options or {}).get("threads") or 1, group_options)
+    app = create_app(generator, workers=workers, queue_depth=queue_depth, timeout=timeout)
+    # uvicorn drains the requests in flight on SIGTERM or Ctrl-C, then raises the signal again
+    # against the handlers it found: a stop asked for is a clean exit, 0.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: sys.exit(0))
+    uvicorn.run(app, host=host, port=port, access_log=access_log, timeout_graceful_shutdown=timeout + 5,
+                log_level="info")
 
 
 def main():

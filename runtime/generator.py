@@ -1,6 +1,7 @@
 """DigitGenerator: seeds in, handwritten digits out, through onnxruntime or LiteRT."""
 
 import numbers
+import os
 
 import numpy as np
 
@@ -138,6 +139,12 @@ class DigitGenerator:
         if self.manifest is not None and self.manifest["latent_dim"] != input_shape[1]:
             raise ModelError(f"{self.model_path}: latent size {input_shape[1]} differs from its manifest's")
         return input_shape[1]
+
+
+def random_seed():
+    """A fresh seed for a request without one (reported back, so it can be repeated). os.urandom,
+    not the secrets module: that one loads OpenSSL's hmac, which costs start-up time and memory."""
+    return int.from_bytes(os.urandom(4), "big") >> 1
 
 
 def _check_count(n):

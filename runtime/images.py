@@ -52,3 +52,21 @@ def make_grid(images, cols=None, scale=1, padding=2):
     if scale != 1:
         grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
     return grid
+
+
+def png_bytes(images, cols=None, scale=1):
+    """The digits' grid as PNG bytes: what `digitgen` writes and `digitgen serve` answers, byte for byte."""
+    import io
+
+    buffer = io.BytesIO()
+    make_grid(images, cols=cols, scale=scale).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def npy_bytes(array):
+    """An array as .npy bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()

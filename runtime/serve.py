@@ -1,0 +1,227 @@
+"""`digitgen serve`: the generator over HTTP, on Starlette and uvicorn (the `serve` extra).
+
+One DigitGenerator serves every request. Inference and encoding run in a pool of worker threads,
+never on the event loop; requests beyond the workers wait in a queue of bounded depth, and one
+that finds it full is answered 503 with Retry-After at once, so memory is bounded by the workers'
+largest requests whatever the load. A request that takes longer than the timeout is answered 504
+(its work still finishes and still counts against the queue, so the bound holds).
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from digitgen import __version__
+from digitgen.backends import ModelError
+from digitgen.generator import MAX_NUMBER_LENGTH, random_seed
+from digitgen.images import grid_layout, npy_bytes, png_bytes
+
+MAX_N = 10_000  # the CLI's bound
+MAX_SCALE = 32
+SEED_HEADER = "X-Digitgen-Seed"
+MEDIA_TYPES = {"png": "image/png", "npy": "application/octet-stream", "npz": "application/octet-stream",
+               "json": "application/json"}
+
+
+class BadRequest(Exception):
+    """A request the client must change: 400 with the message."""
+
+
+class Busy(Exception):
+    """The queue is full: 503."""
+
+
+class InferencePool:
+    """Worker threads and a bounded count of admitted requests (running plus waiting)."""
+
+    def __init__(self, workers, queue_depth, timeout):
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digitgen")
+        self.limit = workers + queue_depth
+        self.timeout = timeout
+        self.admitted = 0  # only touched on the event loop's thread
+
+    async def run(self, work):
+        if self.admitted >= self.limit:
+            raise Busy(f"busy: {self.admitted} requests in progress or waiting; retry shortly")
+        self.admitted += 1
+        future = asyncio.get_running_loop().run_in_executor(self.executor, work)
+        future.add_done_callback(self._release)  # released when the work ends, even after a timeout
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+        except TimeoutError:
+            raise HTTPException(504, f"the request took longer than {self.timeout:g} s") from None
+
+    def _release(self, future):
+        self.admitted -= 1
+        future.exception()  # retrieved here: a failure after a timeout is not logged as unhandled
+
+    def close(self):
+        self.executor.shutdown(wait=True)
+
+
+def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
+    """The ASGI app around one DigitGenerator."""
+    pool = InferencePool(workers or os.cpu_count() or 1, queue_depth, timeout)
+
+    async def digits(request):
+        query = Query(request, {"n", "seed", "digit", "cols", "scale", "format"})
+        n = query.integer("n", 16, 1, MAX_N)
+        seed, digit = query.seed(), query.optional_integer("digit", 0, 9)
+        cols, scale = query.optional_integer("cols", 1, MAX_N), query.integer("scale", 1, 1, MAX_SCALE)
+        fmt = query.choice("format", ("png", "npy"))
+        if fmt == "png":
+            _layout(n, cols, scale)
+        if digit is not None and not generator.conditional:
+            raise BadRequest("this model is unconditional: it cannot be asked for a digit")
+
+        def work():
+            images = generator.generate(n, seed, digit)
+            return png_bytes(images, cols=cols, scale=scale) if fmt == "png" else npy_bytes(images)
+
+        return _binary(await pool.run(work), fmt, seed)
+
+    async def number(request):
+        query = Query(request, {"seed", "scale"})
+        text = request.path_params["number"]
+        if not text.isascii() or not text.isdigit():
+            raise BadRequest(f"a number is the digits 0-9, e.g. /number/2026, got {text!r}")
+        if len(text) > MAX_NUMBER_LENGTH:
+            raise BadRequest(f"a number has at most {MAX_NUMBER_LENGTH} digits")
+        if not generator.conditional:
+            raise BadRequest("this model is unconditional: it cannot write a chosen number")
+        seed, scale = query.seed(), query.integer("scale", 1, 1, MAX_SCALE)
+        _layout(len(text), len(text), scale)
+        return _binary(await pool.run(lambda: png_bytes(generator.number(text, seed), cols=len(text), scale=scale)),
+                       "png", seed)
+
+    async def labeled(request):
+        query = Query(request, {"n", "seed", "digit", "format"})
+        n, seed = query.integer("n", 16, 1, MAX_N), query.seed()
+        digit, fmt = query.optional_integer("digit", 0, 9), query.choice("format", ("json", "npz"))
+        if not generator.conditional:
+            raise BadRequest("this model is unconditional: its digits have no labels")
+
+        def work():
+            images, labels = generator.generate_labeled(n, seed, digit)
+            if fmt == "npz":
+                import io
+
+                buffer = io.BytesIO()
+                np.savez(buffer, x=images, y=labels)  # uncompressed: digits barely compress, time does
+                return buffer.getvalue()
+            return json.dumps({"seed": seed, "labels": labels.tolist(), "images": images.tolist()},
+                              separators=(",", ":")).encode()
+
+        return _binary(await pool.run(work), fmt, seed)
+
+    async def info(request):
+        Query(request, set())
+        import onnxruntime
+        import starlette
+        import uvicorn
+
+        return JSONResponse({
+            "digitgen": __version__, "model": str(generator.model_path), "backend": generator.backend,
+            "conditional": generator.conditional, "latent_dim": generator.latent_dim,
+            "manifest": generator.manifest,
+            "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                         "onnxruntime": onnxruntime.__version__, "starlette": starlette.__version__,
+                         "uvicorn": uvicorn.__version__},
+            "limits": {"n": MAX_N, "scale": MAX_SCALE, "workers": pool.executor._max_workers,
+                       "queue": pool.limit - pool.executor._max_workers, "timeout_s": pool.timeout},
+        })
+
+    async def health(request):
+        return JSONResponse({"status": "ok"})
+
+    async def bad_request(request, error):
+        return _error(400, str(error))
+
+    async def busy(request, error):
+        return _error(503, str(error), {"Retry-After": "1"})
+
+    async def http_error(request, error):
+        detail = error.detail if error.status_code != 404 else f"not found: {request.url.path}"
+        return _error(error.status_code, detail)
+
+    async def model_error(request, error):
+        return _error(500, str(error))
+
+    async def unexpected(request, error):
+        print(f"error: {request.url.path}: {type(error).__name__}: {error}", flush=True)
+        return _error(500, f"internal error ({type(error).__name__})")
+
+    routes = [Route("/digits", digits), Route("/number/{number}", number), Route("/labeled", labeled),
+              Route("/info", info), Route("/health", health)]
+    handlers = {BadRequest: bad_request, Busy: busy, HTTPException: http_error, ModelError: model_error,
+                ValueError: bad_request, Exception: unexpected}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        pool.close()  # after uvicorn has drained the requests in flight
+
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app.state.pool = pool
+    return app
+
+
+class Query:
+    """The query string, checked as the CLI checks its options; unknown names are refused."""
+
+    def __init__(self, request, allowed):
+        self.params = request.query_params
+        unknown = sorted(set(self.params) - allowed)
+        if unknown:
+            raise BadRequest(f"unknown parameter {unknown[0]!r}" + (f": use {', '.join(sorted(allowed))}" if allowed else ""))
+
+    def optional_integer(self, name, low, high):
+        text = self.params.get(name)
+        if text is None:
+            return None
+        if not text.isascii() or not text.isdigit():
+            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {text!r}")
+        value = int(text)
+        if not low <= value <= high:
+            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {value}")
+        return value
+
+    def integer(self, name, default, low, high):
+        value = self.optional_integer(name, low, high)
+        return default if value is None else value
+
+    def seed(self):
+        """The seed asked for, or a fresh one (answered in the X-Digitgen-Seed header)."""
+        value = self.optional_integer("seed", 0, 2**63 - 1)
+        return random_seed() if value is None else value
+
+    def choice(self, name, choices):
+        value = self.params.get(name, choices[0])
+        if value not in choices:
+            raise BadRequest(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+
+def _layout(n, cols, scale):
+    try:
+        grid_layout(n, cols, scale)
+    except ValueError as error:
+        raise BadRequest(str(error)) from None
+
+
+def _binary(body, fmt, seed):
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers={SEED_HEADER: str(seed)})
+
+
+def _error(status, message, headers=None):
+    line = str(message).strip().splitlines()[0] if str(message).strip() else "error"
+    return JSONResponse({"error": line}, status_code=status, headers=headers)
