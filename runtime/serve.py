@@ -182,7 +182,8 @@ class Query:
         self.params = request.query_params
         unknown = sorted(set(self.params) - allowed)
         if unknown:
-            raise BadRequest(f"unknown parameter {unknown[0]!r}" + (f": use {', '.join(sorted(allowed))}" if allowed else ""))
+            known = f": use {', '.join(sorted(allowed))}" if allowed else ""
+            raise BadRequest(f"unknown parameter {unknown[0]!r}{known}")
 
     def optional_integer(self, name, low, high):
         text = self.params.get(name)

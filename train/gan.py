@@ -91,7 +91,8 @@ class GAN(keras.Model):
             d_loss = self.loss.discriminator(real_logits, fake_logits)
             d_loss += self._penalty(real_images, fake_images, labels)
             g_loss = self.loss.generator(fake_logits)
-            scaled_d_loss, scaled_g_loss = self._scaled(self.d_optimizer, d_loss), self._scaled(self.g_optimizer, g_loss)
+            scaled_d_loss = self._scaled(self.d_optimizer, d_loss)
+            scaled_g_loss = self._scaled(self.g_optimizer, g_loss)
         self._apply(self.d_optimizer, d_tape, scaled_d_loss, self.discriminator)
         self._apply(self.g_optimizer, g_tape, scaled_g_loss, self.generator)
         return d_loss, g_loss
@@ -151,7 +152,6 @@ class GAN(keras.Model):
         decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
-
 
 
 def gradient_penalty(critic, real_images, fake_images, labels=None, seed=None):
