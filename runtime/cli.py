@@ -255,6 +255,9 @@ def info(group_options, model, backend, threads):
     click.echo(f"manifest  created {manifest.get('created')}, sha256 verified")
     for name, entry in manifest["models"].items():
         click.echo(f"  {name:7s} {entry['name']}  {entry['size']:,} bytes  sha256 {entry['sha256'][:16]}…")
+        if "data" in entry:
+            data = entry["data"]
+            click.echo(f"  {'':7s} {data['name']}  {data['size']:,} bytes  sha256 {data['sha256'][:16]}…  (its weights)")
     tools = ", ".join(f"{k} {v}" for k, v in manifest.get("tools", {}).items() if v)
     click.echo(f"  made with {tools}")
 
