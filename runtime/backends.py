@@ -10,7 +10,6 @@ import threading
 import numpy as np
 
 from digitgen.contract import DIGIT, NOISE, parse_contract
-from digitgen.quiet import native_chatter_silenced
 
 
 ONNX_TYPES = {"float32": "tensor(float)", "int32": "tensor(int32)", "int64": "tensor(int64)"}
@@ -128,6 +127,8 @@ class TFLiteBackend(Engine):
             raise BackendMissing(
                 "--backend tflite needs ai-edge-litert: pip install 'digitgen-mnist[tflite]'"
             ) from None
+        from digitgen.quiet import native_chatter_silenced  # TFLite only: the ONNX path does without it
+
         self.path = path
         try:
             with native_chatter_silenced():  # LiteRT announces its XNNPACK delegate on every load
