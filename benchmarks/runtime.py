@@ -67,11 +67,12 @@ def cold_start(repeats, folder, tensorflow):
     for _ in range(repeats):
         for name, command in contenders.items():
             results[name].append(whole_process(command))
-    print(f"cold start, whole process (median of {repeats} interleaved runs; peak: the largest)")
+    print(f"cold start, whole process (medians of {repeats} interleaved runs; the largest peak beside)")
     medians = {}
     for name, runs in results.items():
-        medians[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
-        print(f"  {name:46s} {medians[name][0]:6.3f} s   peak {medians[name][1]:6.1f} MiB")
+        medians[name] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+        print(f"  {name:46s} {medians[name][0]:6.3f} s   peak {medians[name][1]:6.1f} MiB "
+              f"(largest {max(r[1] for r in runs):.1f})")
     return medians
 
 
