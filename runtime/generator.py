@@ -143,7 +143,7 @@ class DigitGenerator:
 
 def random_seed():
     """A fresh seed for a request without one (reported back, so it can be repeated). os.urandom,
-    not the secrets module: that one loads OpenSSL's hmac, which costs start-up time and memory."""
+    not the secrets module: that one imports hmac, base64 and random for this one number."""
     return int.from_bytes(os.urandom(4), "big") >> 1
 
 
