@@ -14,9 +14,8 @@ from digitgen import __version__
 from digitgen.backends import BACKENDS, ModelError
 from digitgen.cli_support import CommandError, run_command
 from digitgen.generator import MAX_NUMBER_LENGTH, random_seed
-from digitgen.images import grid_layout, npy_bytes, png_bytes
+from digitgen.images import MAX_N, MAX_SCALE, grid_layout, npy_bytes, png_bytes
 
-MAX_N = 10_000  # a 100x100 grid; beyond it a PNG is no longer something to look at
 FORMATS = ["png", "npy"]
 MODEL_ERROR = 1
 
@@ -84,7 +83,7 @@ class WriteFailure(CommandError):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="png: one grid image; npy: the uint8 (N, 28, 28) array. Default: --out's suffix, else png.")
 @click.option("--cols", type=click.IntRange(min=1), default=None, help="Digits per grid row (default: a square).")
-@click.option("--scale", type=click.IntRange(1, 32), default=1, show_default=True,
+@click.option("--scale", type=click.IntRange(1, MAX_SCALE), default=1, show_default=True,
               help="Enlarge the grid K times (nearest neighbour).")
 @model_options
 @click.version_option(__version__, prog_name="digitgen")

@@ -16,6 +16,8 @@ def to_uint8(images):
 # 64 megapixels: the canvas and its PNG encoding stay within about 200 MB, which a 1 GB Raspberry Pi
 # holds (a 100 x 100 grid of digits fits up to scale 21).
 MAX_GRID_PIXELS = 64_000_000
+MAX_N = 10_000  # digits in one request of the CLI or the server: a 100x100 grid
+MAX_SCALE = 32
 
 
 def grid_layout(n, cols=None, scale=1, height=28, width=28, padding=2):
@@ -59,8 +61,8 @@ def png_bytes(images, cols=None, scale=1):
     import io
 
     buffer = io.BytesIO()
-    # Named, not format="PNG": Pillow then loads its PNG plugin only, not the five it loads for a
-    # named format (BMP, GIF, JPEG, PPM too): 8-10 ms of the CLI's start-up.
+    # Saved by file name, not with format="PNG": Pillow then loads its PNG plugin only, not the
+    # five it loads whenever a format is given (BMP, GIF, JPEG, PPM too): 8-10 ms of start-up.
     buffer.name = "digits.png"
     make_grid(images, cols=cols, scale=scale).save(buffer)
     return buffer.getvalue()

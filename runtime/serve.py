@@ -23,10 +23,8 @@ from starlette.routing import Route
 from digitgen import __version__
 from digitgen.backends import ModelError
 from digitgen.generator import MAX_NUMBER_LENGTH, random_seed
-from digitgen.images import grid_layout, npy_bytes, png_bytes
+from digitgen.images import MAX_N, MAX_SCALE, grid_layout, npy_bytes, png_bytes
 
-MAX_N = 10_000  # the CLI's bound
-MAX_SCALE = 32
 SEED_HEADER = "X-Digitgen-Seed"
 MEDIA_TYPES = {"png": "image/png", "npy": "application/octet-stream", "npz": "application/octet-stream",
                "json": "application/json"}
@@ -45,6 +43,7 @@ class InferencePool:
 
     def __init__(self, workers, queue_depth, timeout):
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digitgen")
+        self.workers, self.queue_depth = workers, queue_depth
         self.limit = workers + queue_depth
         self.timeout = timeout
         self.admitted = 0  # only touched on the event loop's thread
@@ -136,8 +135,8 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
             "versions": {"python": platform.python_version(), "numpy": np.__version__,
                          "onnxruntime": onnxruntime.__version__, "starlette": starlette.__version__,
                          "uvicorn": uvicorn.__version__},
-            "limits": {"n": MAX_N, "scale": MAX_SCALE, "workers": pool.executor._max_workers,
-                       "queue": pool.limit - pool.executor._max_workers, "timeout_s": pool.timeout},
+            "limits": {"n": MAX_N, "scale": MAX_SCALE, "workers": pool.workers, "queue": pool.queue_depth,
+                       "timeout_s": pool.timeout},
         })
 
     async def health(request):
