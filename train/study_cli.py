@@ -5,11 +5,8 @@ from pathlib import Path
 import click
 
 from digitgen.cli_support import CommandError, run_command
+from train.cli import Interrupted
 from train.study import CONFIGURATIONS
-
-
-class Interrupted(CommandError):
-    exit_code = 130
 
 
 @click.command(
@@ -53,7 +50,7 @@ def study_command(data, out, names, images, images_per_epoch, eval_samples, budg
                 with terminate_as_interrupt():
                     code = run_configuration(arguments, out / f"{name}.log")
             except KeyboardInterrupt:
-                raise Interrupted(f"interrupted; run the same command again to continue the study") from None
+                raise Interrupted("interrupted; run the same command again to continue the study") from None
             if code:
                 raise CommandError(f"{name}: python -m train failed (exit {code}); see {out / (name + '.log')}")
         results[name] = summarize(name, run_dir)
