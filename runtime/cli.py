@@ -3,6 +3,7 @@
 import io
 import os
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -66,6 +67,10 @@ class ModelFailure(CommandError):
 
 class WriteFailure(CommandError):
     exit_code = 1  # not a usage error: the device or file system failed
+
+
+class ServeFailure(CommandError):
+    exit_code = 1  # the address is taken or not ours to use
 
 
 @click.group(invoke_without_command=True, epilog=EXAMPLES,
@@ -308,12 +313,17 @@ def serve(group_options, host, port, workers, queue_depth, timeout, access_log, 
     # one inference thread per request by default: the workers already use the cores side by side
     generator = load_generator(model, backend, threads or (group_options or {}).get("threads") or 1, group_options)
     app = create_app(generator, workers=workers, queue_depth=queue_depth, timeout=timeout)
+    try:  # bound here, so a port in use is one line, not uvicorn's log and exit 3
+        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as error:
+        raise ServeFailure(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    click.echo(f"digitgen serve: http://{host}:{listener.getsockname()[1]} (SIGTERM or Ctrl-C to stop)")
     # uvicorn drains the requests in flight on SIGTERM or Ctrl-C, then raises the signal again
     # against the handlers it found: a stop asked for is a clean exit, 0.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=host, port=port, access_log=access_log, timeout_graceful_shutdown=timeout + 5,
-                log_level="info")
+    config = uvicorn.Config(app, access_log=access_log, timeout_graceful_shutdown=timeout + 5, log_level="info")
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 def main():

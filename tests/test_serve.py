@@ -198,3 +198,13 @@ def test_serve_without_its_extra_is_one_line(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=60)
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
     assert "pip install 'digitgen-mnist[serve]'" in result.stderr
+
+
+def test_a_port_in_use_is_one_line_and_exit_1():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "digitgen", "serve", "--port", str(port)],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert result.stderr.strip().count("\n") == 0
