@@ -13,13 +13,14 @@ import tf2onnx
 
 from digitgen.contract import DIGIT, NOISE
 from digitgen.quiet import native_chatter_silenced
-from export.subpixel import conv_transpose_input_sizes, rewrite_conv_transposes, sink_depth_to_space
+from export.subpixel import rewrite_conv_transposes, sink_depth_to_space
 
 OUTPUT_NAME = "images"
 DATA_SUFFIX = ".data"  # generator.onnx keeps its weights in generator.onnx.data
 ONNX_OPSET = 17
-# A fixed batch gives XNNPACK a static graph: measured here on 2 threads, batch 16 ran ~8,400
-# images/s, batch 1 ~4,400, and a dynamic batch ~140. The runtime feeds it 16 latents at a time.
+# A fixed batch gives XNNPACK a static graph: measured on an earlier machine on 2 threads, batch 16
+# ran ~8,400 images/s, batch 1 ~4,400, and a dynamic batch ~140 (on the 2-core AVX2 machine of the
+# README's performance table: ~1,300-1,500 at batch 16). The runtime feeds it 16 latents at a time.
 TFLITE_BATCH = 16
 
 
@@ -49,14 +50,14 @@ def to_onnx(generator, path, contract, metadata):
         value.type.tensor_type.shape.dim[0].dim_param = "N"
     # ConvTranspose -> Conv + DepthToSpace, batch norm and activation next to the Conv: the runtime's
     # fast path (measured in benchmarks.runtime); parity against Keras is checked as for any export
-    model = sink_depth_to_space(rewrite_conv_transposes(model, conv_transpose_input_sizes(model)))
+    model = sink_depth_to_space(rewrite_conv_transposes(model))
     model.producer_name = "digitgen"
     props = {key: str(value) for key, value in metadata.items()}
     props["inputs"] = json.dumps(contract)
     onnx.helper.set_model_props(model, props)
     onnx.checker.check_model(model)
     # The weights in a file beside the graph: onnxruntime maps it instead of parsing and copying
-    # them, which took 10 MiB off the runtime's peak memory and half its load time (benchmarks.runtime).
+    # them; measured on a bare session here: peak 91 -> 81 MiB, load 60 -> 30 ms.
     onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
               location=path.name + DATA_SUFFIX, size_threshold=1024)
     Path(str(path) + DATA_SUFFIX).chmod(0o644)  # onnx creates it private; it ships like the graph

@@ -38,15 +38,17 @@ def conv_transpose_as_conv(weight, stride, pads):
     return kernel.reshape(s * s * c_out, c_in, size, size), d_max, size
 
 
-def rewrite_conv_transposes(model, input_hw):
+def rewrite_conv_transposes(model):
     """Replace every 2-D ConvTranspose of `model` (square kernel, equal strides, no groups or
-    dilation, no output_padding) by Conv [+ DepthToSpace]; `input_hw` maps each ConvTranspose's
-    input name to its (H, W), needed for the end pads. Others are left as they are."""
+    dilation, no output_padding, input size known to shape inference) by Conv [+ DepthToSpace].
+    Others are left as they are."""
+    input_hw = conv_transpose_input_sizes(model)  # the end pads depend on the input's size
     initializers = {tensor.name: tensor for tensor in model.graph.initializer}
     nodes = []
     for node in model.graph.node:
         attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        if node.op_type != "ConvTranspose" or not _simple(attributes, node, initializers):
+        rewritable = node.op_type == "ConvTranspose" and node.input[0] in input_hw
+        if not rewritable or not _simple(attributes, node, initializers):
             nodes.append(node)
             continue
         weight = numpy_helper.to_array(initializers[node.input[1]])
@@ -134,7 +136,7 @@ def sink_depth_to_space(model):
             if len(after) != 1 or not _movable(after[0], node.output[0], initializers):
                 continue
             nxt = after[0]
-            block = helper.get_attribute_value(node.attribute[[a.name for a in node.attribute].index("blocksize")])
+            block = next(helper.get_attribute_value(a) for a in node.attribute if a.name == "blocksize")
             if nxt.op_type in PER_CHANNEL:
                 constant = nxt.input[1] if nxt.input[0] == node.output[0] else nxt.input[0]
                 values = numpy_helper.to_array(initializers[constant])

@@ -1,5 +1,6 @@
 """Generator output to pixels, and pixels to one grid image: shared by training and the runtime."""
 
+import io
 import math
 import numbers
 
@@ -58,8 +59,6 @@ def make_grid(images, cols=None, scale=1, padding=2):
 
 def png_bytes(images, cols=None, scale=1):
     """The digits' grid as PNG bytes: what `digitgen` writes and `digitgen serve` answers, byte for byte."""
-    import io
-
     buffer = io.BytesIO()
     # Saved by file name, not with format="PNG": Pillow then loads its PNG plugin only, not the
     # five it loads whenever a format is given (BMP, GIF, JPEG, PPM too): 8-10 ms of start-up.
@@ -70,8 +69,6 @@ def png_bytes(images, cols=None, scale=1):
 
 def npy_bytes(array):
     """An array as .npy bytes."""
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, array)
     return buffer.getvalue()

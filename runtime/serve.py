@@ -9,6 +9,7 @@ largest requests whatever the load. A request that takes longer than the timeout
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import platform
@@ -77,6 +78,7 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
         seed, digit = query.seed(), query.optional_integer("digit", 0, 9)
         cols, scale = query.optional_integer("cols", 1, MAX_N), query.integer("scale", 1, 1, MAX_SCALE)
         fmt = query.choice("format", ("png", "npy"))
+        # checked here, before admission, so a bad request never takes a worker's slot
         if fmt == "png":
             _layout(n, cols, scale)
         if digit is not None and not generator.conditional:
@@ -97,8 +99,7 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
             raise BadRequest(f"a number has at most {MAX_NUMBER_LENGTH} digits")
         if not generator.conditional:
             raise BadRequest("this model is unconditional: it cannot write a chosen number")
-        seed, scale = query.seed(), query.integer("scale", 1, 1, MAX_SCALE)
-        _layout(len(text), len(text), scale)
+        seed, scale = query.seed(), query.integer("scale", 1, 1, MAX_SCALE)  # 64 digits at 32x: 63 MP
         return _binary(await pool.run(lambda: png_bytes(generator.number(text, seed), cols=len(text), scale=scale)),
                        "png", seed)
 
@@ -112,8 +113,6 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
         def work():
             images, labels = generator.generate_labeled(n, seed, digit)
             if fmt == "npz":
-                import io
-
                 buffer = io.BytesIO()
                 np.savez(buffer, x=images, y=labels)  # uncompressed: digits barely compress, time does
                 return buffer.getvalue()
@@ -124,16 +123,16 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
 
     async def info(request):
         Query(request, set())
-        import onnxruntime
         import starlette
         import uvicorn
 
         return JSONResponse({
             "digitgen": __version__, "model": str(generator.model_path), "backend": generator.backend,
+            "backend_version": generator.engine.version,
             "conditional": generator.conditional, "latent_dim": generator.latent_dim,
             "manifest": generator.manifest,
             "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                         "onnxruntime": onnxruntime.__version__, "starlette": starlette.__version__,
+                         "starlette": starlette.__version__,
                          "uvicorn": uvicorn.__version__},
             "limits": {"n": MAX_N, "scale": MAX_SCALE, "workers": pool.workers, "queue": pool.queue_depth,
                        "timeout_s": pool.timeout},

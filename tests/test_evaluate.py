@@ -153,3 +153,16 @@ def test_classification_accuracy_score_follows_the_labels(mnist_npz):
     assert wrong["synthetic_test_accuracy"] <= 0.2  # labels that lie teach the wrong digits
     assert 0 <= good["real_test_accuracy"] <= 1 and good["gap"] == pytest.approx(
         good["real_test_accuracy"] - good["synthetic_test_accuracy"])
+
+
+def test_cas_refuses_an_unconditional_generator_before_evaluating(tmp_path, mnist_npz):
+    from tests.onnx_models import tiny_generator
+
+    plain = tiny_generator(tmp_path / "plain.onnx", conditional=False)
+    result = subprocess.run([sys.executable, "-m", "train.evaluate", "--generator", str(plain), "--data", str(mnist_npz),
+                             "--n", "20", "--cas", "20", "--classifier", str(tmp_path / "none.keras"),
+                             "--out", str(tmp_path)],
+                            capture_output=True, text=True, cwd=tmp_path, env=checkout_env())
+    # refused before the evaluation even loads its classifier (here missing): not minutes later
+    assert result.returncode == 2 and "is unconditional: its digits have no labels" in result.stderr
+    assert not (tmp_path / "evaluation.json").exists()

@@ -68,6 +68,7 @@ def test_number_labeled_info_and_health(client, bundled, tmp_path):
 
     info = client.get("/info").json()
     assert info["conditional"] and info["manifest"]["latent_dim"] == 100 and "uvicorn" in info["versions"]
+    assert info["backend"] == "onnx" and info["backend_version"] == bundled.engine.version
     assert client.get("/health").json() == {"status": "ok"}
 
 

@@ -9,7 +9,7 @@ from train.study import CONFIGURATIONS, settings_of
 from train.study_cli import study_command
 
 
-def test_every_configuration_changes_one_thing_from_the_baseline():
+def test_every_configuration_is_the_baseline_with_one_or_two_settings_changed():
     baseline = settings_of("dcgan")
     for name in CONFIGURATIONS:
         assert len([key for key, value in settings_of(name).items() if baseline.get(key) != value]) <= 2

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-from export.subpixel import conv_transpose_input_sizes, rewrite_conv_transposes, sink_depth_to_space
+from export.subpixel import rewrite_conv_transposes, sink_depth_to_space
 
 
 def conv_transpose_model(weight, stride, pads, height, batch_norm=False):
@@ -39,7 +39,7 @@ def run(model, x):
 def rewritten(model):
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
-    return sink_depth_to_space(rewrite_conv_transposes(copy, conv_transpose_input_sizes(copy)))
+    return sink_depth_to_space(rewrite_conv_transposes(copy))
 
 
 @settings(max_examples=40, deadline=None)

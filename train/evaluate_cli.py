@@ -59,11 +59,12 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
             click.echo(f"saved {classifier}: test accuracy {accuracy:.4f}")
         if not generators:
             return
-        report, samples = evaluate(generators, classifiers.load_classifier(classifier), data, n)
-        if cas:
+        if cas:  # refused before the evaluation's minutes, not after them
             sampler, latent_dim, conditional = load_sampler(generators[0])
             if not conditional:
                 raise CommandError(f"--cas: {generators[0]} is unconditional: its digits have no labels")
+        report, samples = evaluate(generators, classifiers.load_classifier(classifier), data, n)
+        if cas:
             report["classification_accuracy_score"], cas_matrices = classification_accuracy_score(
                 sampler, latent_dim, cas, data)
     except (DataError, EvaluationError, classifiers.ClassifierError) as error:

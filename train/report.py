@@ -20,6 +20,16 @@ def read_history(history_csv):
     return columns
 
 
+def hours_by_epoch(history):
+    """{epoch: hours of training up to its end} from a read_history() of history.csv (the epochs'
+    own seconds: evaluations are not counted)."""
+    total, hours = 0.0, {}
+    for epoch, seconds in zip(history["epoch"], history["epoch_seconds"]):
+        total += seconds or 0.0
+        hours[epoch] = total / 3600
+    return hours
+
+
 def _number(text):
     try:
         return float(text)

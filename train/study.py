@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from train.config import TrainConfig
-from train.report import read_history, save_atomically
+from train.report import hours_by_epoch, read_history, save_atomically
 
 # The baseline is the seed DCGAN (no average); each other configuration changes one thing.
 BASELINE = {"model": "dcgan", "loss": "bce", "ema": 0.0, "batch_size": 128}
@@ -30,9 +30,6 @@ CONFIGURATIONS = {
     "dcgan-beta1-0.9": {"beta1": 0.9},
     "dcgan-average": {"ema": 0.999},
 }
-COLUMNS = ["model", "loss", "lr", "beta1", "batch_size", "ema", "fid", "floor_fid", "inception_score",
-           "floor_inception_score", "label_accuracy", "precision", "recall", "d_loss", "g_loss",
-           "images_per_s", "hours"]
 
 
 def settings_of(name):
@@ -75,19 +72,14 @@ def summarize(name, run_dir):
     config = TrainConfig.load(run_dir / "config.json")
     history = read_history(run_dir / "history.csv")
     quality = read_history(run_dir / "quality.csv")
-    elapsed, hours_at = 0.0, {}
-    for epoch, seconds in zip(history["epoch"], history["epoch_seconds"]):
-        elapsed += seconds or 0.0
-        hours_at[epoch] = elapsed / 3600
+    hours_at = hours_by_epoch(history)
     row = {key: getattr(config, key) for key in ("model", "loss", "lr", "beta1", "batch_size", "ema")}
     row.update({key: quality[key][-1] for key in ("fid", "floor_fid", "inception_score", "floor_inception_score",
                                                      "label_accuracy", "precision", "recall")})
     row.update(d_loss=history["d_loss"][-1], g_loss=history["g_loss"][-1],
-               images_per_s=statistics.median(history["images_per_s"]), hours=elapsed / 3600,
+               images_per_s=statistics.median(history["images_per_s"]), hours=max(hours_at.values()),
                epochs=len(history["epoch"]),
                curve=[[hours_at.get(epoch), fid] for epoch, fid in zip(quality["epoch"], quality["fid"])])
-    if row["model"] != "cdcgan":
-        row["label_accuracy"] = None  # an unconditional model is not asked for digits
     return row
 
 

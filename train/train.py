@@ -12,7 +12,7 @@ from train.device import pick_strategy, use_mixed_precision
 from train.gan import GAN
 from train.losses import LOSSES
 from train.models import MODELS
-from train.report import make_gif, plot_losses, read_history
+from train.report import hours_by_epoch, make_gif, plot_losses, read_history
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
@@ -127,7 +127,7 @@ def training_seconds(out_dir: Path) -> float:
     """Seconds of training the run's completed epochs took (evaluations not counted)."""
     if not (out_dir / HISTORY_FILE).is_file():
         return 0.0
-    return sum(seconds or 0.0 for seconds in read_history(out_dir / HISTORY_FILE)["epoch_seconds"])
+    return 3600 * max(hours_by_epoch(read_history(out_dir / HISTORY_FILE)).values(), default=0.0)
 
 
 def save_outputs(gan: GAN, out_dir: Path):
@@ -149,20 +149,11 @@ def plot_quality_over_training(out_dir: Path):
     """quality.png: FID and Inception Score against hours of training (from the history's epoch times)."""
     from train.quality_plots import plot_quality
 
-    seconds = read_history(out_dir / HISTORY_FILE)
-    elapsed = dict(zip(seconds["epoch"], _cumulative(seconds["epoch_seconds"])))
+    elapsed = hours_by_epoch(read_history(out_dir / HISTORY_FILE))
     quality = read_history(out_dir / QUALITY_FILE)
-    hours = [elapsed.get(epoch, float("nan")) / 3600 for epoch in quality["epoch"]]
+    hours = [elapsed.get(epoch, float("nan")) for epoch in quality["epoch"]]
     floor = {"fid": quality["floor_fid"][-1], "inception_score": quality["floor_inception_score"][-1]}
     plot_quality(quality, hours, floor, out_dir / "quality.png")
-
-
-def _cumulative(values):
-    total, sums = 0.0, []
-    for value in values:
-        total += value or 0.0
-        sums.append(total)
-    return sums
 
 
 def _adam(config, loss, loss_scaling):
