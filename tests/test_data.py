@@ -97,8 +97,9 @@ def test_no_network_is_a_clear_error(monkeypatch):
 
 def test_dataset_scales_to_unit_range_in_full_batches(mnist_npz):
     images, labels = load_mnist(mnist_npz, limit=100)
-    batches = list(make_dataset(images, labels, batch_size=32, seed=0))
-    assert len(batches) == 3  # 100 // 32: the remainder is dropped
+    dataset, steps = make_dataset(images, labels, batch_size=32, seed=0)
+    batches = list(dataset)
+    assert steps is None and len(batches) == 3  # 100 // 32: the remainder is dropped
     batch, batch_labels = (tensor.numpy() for tensor in batches[0])
     assert batch.shape == (32, 28, 28, 1) and batch.dtype == np.float32
     assert batch.min() >= -1.0 and batch.max() <= 1.0 and batch.max() == 1.0

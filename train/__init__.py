@@ -1,12 +1,15 @@
-"""Training side of digitgen: the GANs on MNIST. Runs from a checkout; needs the `train` extra.
+"""Training side of digitgen: the GANs on MNIST. Runs from a checkout; needs the `train` extra
+(Keras on TensorFlow) or, for Keras's JAX backend (KERAS_BACKEND=jax), the `jax` extra.
 
-Without the extra, `python -m train` (and train.evaluate, train.finetune) end in one line naming
+Without its extra, `python -m train` (and train.evaluate, train.finetune) end in one line naming
 it, exit 2, instead of a ModuleNotFoundError traceback.
 """
 
+import json
 import os
 import sys
 from importlib.util import find_spec
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the console
 
@@ -24,13 +27,32 @@ def require_extra(extra, modules, hint=""):
             sys.exit(2)
 
 
-def import_tensorflow_quietly():
-    """Import TensorFlow with its native start-up lines (absl, CUDA probing) dropped."""
+def import_backend_quietly():
+    """Import Keras and its backend with TensorFlow's native start-up lines (absl, CUDA probing)
+    dropped."""
     from digitgen.quiet import native_chatter_silenced
 
     with native_chatter_silenced():
-        import tensorflow  # noqa: F401
+        import keras  # noqa: F401
 
 
-require_extra("train", ("click", "digitgen", "numpy", "tensorflow", "keras", "matplotlib"),
-              hint=" (or '.[export]', which includes it)")
+def keras_backend_name():
+    """The backend Keras will load, read as Keras reads it (KERAS_BACKEND, else keras.json), without
+    importing Keras: that would import the backend, which may be the thing missing."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
+    try:
+        return json.loads((Path(home) / "keras.json").read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+
+
+# backend -> (the extra that installs it, what it needs)
+BACKEND_EXTRAS = {
+    "tensorflow": ("train", ("tensorflow",), " (or '.[export]', which includes it)"),
+    "jax": ("jax", ("jax",), ""),
+}
+
+_extra, _modules, _hint = BACKEND_EXTRAS.get(keras_backend_name(), BACKEND_EXTRAS["tensorflow"])
+require_extra(_extra, ("click", "digitgen", "numpy", "keras", "matplotlib") + _modules, hint=_hint)

@@ -70,9 +70,9 @@ POSITIVE = click.IntRange(min=1)
                    "not counted); --epochs stays the upper bound.")
 def train_command(out, resume, **settings):
     """Train a GAN on MNIST and save generator.keras with its samples and history."""
-    from train import import_tensorflow_quietly
+    from train import import_backend_quietly
 
-    import_tensorflow_quietly()
+    import_backend_quietly()
     from train.classifier import ClassifierError
     from train.data import DataError
     from train.interrupts import terminate_as_interrupt

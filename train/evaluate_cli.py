@@ -40,9 +40,9 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
     confidence, precision and recall, each beside real data's own figures."""
     if not generators and not train_classifier:
         raise click.UsageError("give at least one --generator (or --train-classifier)")
-    from train import import_tensorflow_quietly
+    from train import import_backend_quietly
 
-    import_tensorflow_quietly()
+    import_backend_quietly()
     from train import classifier as classifiers
     from train.data import DataError
     from train.evaluate import (EvaluationError, classification_accuracy_score, evaluate, load_sampler, summary,

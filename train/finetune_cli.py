@@ -25,9 +25,9 @@ from train.evaluate_cli import DEFAULT_CLASSIFIER
 def finetune_command(discriminator, data, classifier, epochs, out):
     """Fine-tune the discriminator as a digit classifier (frozen conv layers, new Dense(10) head)
     and compare it with the baseline classifier: test accuracy and confusion matrices."""
-    from train import import_tensorflow_quietly
+    from train import import_backend_quietly
 
-    import_tensorflow_quietly()
+    import_backend_quietly()
     from train.classifier import ClassifierError, load_classifier
     from train.data import DataError
     from train.finetune import finetune, write_report

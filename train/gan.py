@@ -1,12 +1,140 @@
-"""The GAN as one keras.Model, so fit() brings callbacks, progress and distribution for free."""
+"""The GAN as one keras.Model, so fit() brings callbacks, progress and distribution for free.
+
+The algorithm (GAN below) is written once in keras.ops and Keras variables; how a step takes
+gradients and meets fit() differs per backend, in the two classes side by side under it. No
+module-level TensorFlow or JAX import: each backend's class imports its own.
+"""
 
 import keras
-import tensorflow as tf
+from keras import ops
 
 from train.models import is_conditional
 
 
-class GAN(keras.Model):
+class TensorFlowSteps:
+    """fit()'s TensorFlow contract: train_step(data), run as a tf.function, updates the variables
+    in place. Gradients from one persistent tape over the losses' forward pass."""
+
+    def train_step(self, data):
+        return self._gan_step(data)
+
+    def _descend(self, losses_of, *updates):
+        """Minimise losses_of(call)[i] over updates[i] = (optimizer, network); returns the losses."""
+        import tensorflow as tf
+
+        with tf.GradientTape(persistent=True) as tape:
+            losses = losses_of(lambda network, inputs: network(inputs, training=True))
+            scaled = [self._scaled(optimizer, loss) for (optimizer, _), loss in zip(updates, losses)]
+        for (optimizer, network), loss in zip(updates, scaled):
+            variables = network.trainable_variables
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return losses
+
+    @staticmethod
+    def _scaled(optimizer, loss):
+        """The loss to differentiate: each replica's share (MirroredStrategy sums the replicas'
+        gradients), scaled up for float16 loss scaling."""
+        import tensorflow as tf
+
+        return optimizer.scale_loss(loss / tf.distribute.get_strategy().num_replicas_in_sync)
+
+    @staticmethod
+    def input_gradients(scores_of, points):
+        """d sum(scores_of(points)) / d points."""
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            scores = scores_of(points)
+        return tape.gradient(scores, points)
+
+
+class JaxSteps:
+    """fit()'s JAX contract: train_step(state, data) -> (logs, new state), a pure function.
+
+    The state is four lists of values: trainable, non-trainable, optimizer (model.optimizer is
+    both optimizers, so it carries both) and metric variables. They become the variables' values
+    in one keras.StatelessScope, inside which the algorithm reads and assigns variables exactly as
+    on TensorFlow; the scope's values at the end are the new state. Gradients: jax.vjp over the
+    networks' stateless_call. Several devices: Keras's distribution API shards the batch; the
+    losses are means over the whole batch, so nothing is scaled per device.
+    """
+
+    def train_step(self, state, data):
+        groups = (self.trainable_variables, self.non_trainable_variables, self.optimizer.variables,
+                  self.metrics_variables)
+        mapping = [pair for variables, values in zip(groups, state) for pair in zip(variables, values)]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            logs = self._gan_step(data)
+        return logs, tuple([scope.get_current_value(variable) for variable in group] for group in groups)
+
+    def _descend(self, losses_of, *updates):
+        """Minimise losses_of(call)[i] over updates[i] = (optimizer, network); returns the losses.
+
+        One forward pass (jax.vjp); each loss pulled back to its own network only (XLA drops the
+        unused halves). Networks run through stateless_call, their batch-norm statistics and
+        dropout seeds returned, not assigned, inside the differentiated function."""
+        import jax
+
+        networks = [network for _, network in updates]
+        called = {}
+
+        def losses_and_states(*weights):
+            states = {}
+
+            def call(network, inputs):
+                key = id(network)
+                called[key] = network
+                trainable = next((w for n, w in zip(networks, weights) if n is network),
+                                 _values(network.trainable_variables))
+                state = states.get(key, _values(network.non_trainable_variables))
+                outputs, states[key] = network.stateless_call(trainable, state, inputs, training=True)
+                return outputs
+
+            return tuple(losses_of(call)), states
+
+        weights = [_values(network.trainable_variables) for network in networks]
+        losses, pullback, states = jax.vjp(losses_and_states, *weights, has_aux=True)
+        for key, values in states.items():
+            for variable, value in zip(called[key].non_trainable_variables, values):
+                variable.assign(value)
+        for index, (optimizer, network) in enumerate(updates):
+            cotangents = tuple(ops.ones_like(loss) if i == index else ops.zeros_like(loss)
+                               for i, loss in enumerate(losses))
+            optimizer.apply(pullback(cotangents)[index], network.trainable_variables)
+        return losses
+
+    @staticmethod
+    def input_gradients(scores_of, points):
+        """d sum(scores_of(points)) / d points."""
+        import jax
+
+        scores, pullback = jax.vjp(scores_of, points)
+        return pullback(ops.ones_like(scores))[0]
+
+
+BACKEND_STEPS = {"tensorflow": TensorFlowSteps, "jax": JaxSteps}
+
+
+def _values(variables):
+    return [variable.value for variable in variables]
+
+
+class Optimizers:
+    """model.optimizer for Keras's trainers: both optimizers' variables as one list, which the JAX
+    trainer carries through each step's state and writes back at the end of an epoch."""
+
+    built = True
+
+    def __init__(self, *optimizers):
+        self.optimizers = optimizers
+
+    @property
+    def variables(self):
+        return [variable for optimizer in self.optimizers for variable in optimizer.variables]
+
+
+class GAN(BACKEND_STEPS.get(keras.backend.backend(), TensorFlowSteps), keras.Model):
     """Trains a generator against a discriminator (or critic) with a loss from train.losses.LOSSES.
 
     Each batch of the data pipeline holds loss.critic_steps discriminator batches. With a joint
@@ -54,6 +182,7 @@ class GAN(keras.Model):
         super().compile(optimizer=None, **kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        self.optimizer = Optimizers(d_optimizer, g_optimizer)
         self.loss = loss
         # Build the optimizers' slots now, so a resumed run can load their saved state.
         d_optimizer.build(self.discriminator.trainable_variables)
@@ -63,10 +192,12 @@ class GAN(keras.Model):
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
-    def train_step(self, data):
+    def _gan_step(self, data):
+        """One step of the algorithm, whatever the backend: reads and assigns Keras variables, and
+        leaves gradients to the backend's `_descend`."""
         real_images, labels = data
-        images_parts = tf.split(real_images, self.loss.critic_steps)
-        labels_parts = tf.split(labels, self.loss.critic_steps)
+        images_parts = ops.split(real_images, self.loss.critic_steps)
+        labels_parts = ops.split(labels, self.loss.critic_steps)
         if self.loss.joint_update:
             for images, digits in zip(images_parts[:-1], labels_parts[:-1]):
                 self._critic_step(images, digits)
@@ -81,62 +212,57 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 
+    # Each step below writes its losses as a function of `call(network, inputs)`, which runs a
+    # network in training mode; `_descend` evaluates it once and takes each loss's gradient with
+    # respect to its own network only.
+
     def _joint_step(self, real_images, labels):
         """Both networks updated from one generator pass; returns (d_loss, g_loss)."""
         g_inputs = self._g_inputs(labels)
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake_images = self.generator(g_inputs, training=True)
-            real_logits = self.discriminator(self._d_inputs(real_images, labels), training=True)
-            fake_logits = self.discriminator(self._d_inputs(fake_images, labels), training=True)
+
+        def losses(call):
+            fake_images = call(self.generator, g_inputs)
+            real_logits = call(self.discriminator, self._d_inputs(real_images, labels))
+            fake_logits = call(self.discriminator, self._d_inputs(fake_images, labels))
             d_loss = self.loss.discriminator(real_logits, fake_logits)
-            d_loss += self._penalty(real_images, fake_images, labels)
-            g_loss = self.loss.generator(fake_logits)
-            scaled_d_loss = self._scaled(self.d_optimizer, d_loss)
-            scaled_g_loss = self._scaled(self.g_optimizer, g_loss)
-        self._apply(self.d_optimizer, d_tape, scaled_d_loss, self.discriminator)
-        self._apply(self.g_optimizer, g_tape, scaled_g_loss, self.generator)
-        return d_loss, g_loss
+            d_loss += self._penalty(call, real_images, fake_images, labels)
+            return d_loss, self.loss.generator(fake_logits)
+
+        return self._descend(losses, (self.d_optimizer, self.discriminator), (self.g_optimizer, self.generator))
 
     def _critic_step(self, real_images, labels):
         """One discriminator update against fakes from fresh noise; returns its loss."""
         fake_images = self.generator(self._g_inputs(labels), training=True)
-        with tf.GradientTape() as tape:
-            real_scores = self.discriminator(self._d_inputs(real_images, labels), training=True)
-            fake_scores = self.discriminator(self._d_inputs(fake_images, labels), training=True)
+
+        def losses(call):
+            real_scores = call(self.discriminator, self._d_inputs(real_images, labels))
+            fake_scores = call(self.discriminator, self._d_inputs(fake_images, labels))
             d_loss = self.loss.discriminator(real_scores, fake_scores)
-            d_loss += self._penalty(real_images, fake_images, labels)
-            scaled_loss = self._scaled(self.d_optimizer, d_loss)
-        self._apply(self.d_optimizer, tape, scaled_loss, self.discriminator)
-        return d_loss
+            return (d_loss + self._penalty(call, real_images, fake_images, labels),)
+
+        return self._descend(losses, (self.d_optimizer, self.discriminator))[0]
 
     def _generator_step(self, labels):
         """One generator update from fresh noise; returns its loss."""
-        with tf.GradientTape() as tape:
-            fake_images = self.generator(self._g_inputs(labels), training=True)
-            g_loss = self.loss.generator(self.discriminator(self._d_inputs(fake_images, labels), training=True))
-            scaled_loss = self._scaled(self.g_optimizer, g_loss)
-        self._apply(self.g_optimizer, tape, scaled_loss, self.generator)
-        return g_loss
+        g_inputs = self._g_inputs(labels)
 
-    def _penalty(self, real_images, fake_images, labels):
+        def losses(call):
+            fake_images = call(self.generator, g_inputs)
+            return (self.loss.generator(call(self.discriminator, self._d_inputs(fake_images, labels))),)
+
+        return self._descend(losses, (self.g_optimizer, self.generator))[0]
+
+    def _penalty(self, call, real_images, fake_images, labels):
         if not self.loss.penalty_weight:
             return 0.0
-        return self.loss.penalty_weight * gradient_penalty(
-            self.discriminator, real_images, fake_images, labels if self.conditional else None, self.noise_seed)
 
-    @staticmethod
-    def _scaled(optimizer, loss):
-        """The loss to differentiate, computed inside the tape: each replica's share (gradients are
-        summed over replicas), scaled up for float16 loss scaling."""
-        return optimizer.scale_loss(loss / tf.distribute.get_strategy().num_replicas_in_sync)
+        def scores(points):
+            return call(self.discriminator, self._d_inputs(points, labels))
 
-    @staticmethod
-    def _apply(optimizer, tape, scaled_loss, network):
-        variables = network.trainable_variables
-        optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+        return self.loss.penalty_weight * gradient_penalty(scores, real_images, fake_images, self.noise_seed)
 
     def _g_inputs(self, labels):
-        noise = keras.random.normal((tf.shape(labels)[0], self.latent_dim), seed=self.noise_seed)
+        noise = keras.random.normal((ops.shape(labels)[0], self.latent_dim), seed=self.noise_seed)
         return [noise, labels] if self.conditional else noise
 
     def _d_inputs(self, images, labels):
@@ -148,23 +274,21 @@ class GAN(keras.Model):
         The decay warms up as min(decay, (1 + t) / (10 + t)) over the optimizer's step count t,
         so the average forgets the random initial weights within the first hundreds of steps.
         """
-        step = tf.cast(self.g_optimizer.iterations, tf.float32)
-        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        step = ops.cast(self.g_optimizer.iterations, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
-            average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
+            average.assign(decay * average + (1.0 - decay) * ops.cast(weight, average.dtype))
 
 
-def gradient_penalty(critic, real_images, fake_images, labels=None, seed=None):
+def gradient_penalty(critic, real_images, fake_images, seed=None):
     """mean over the batch of (||grad_x critic(x)||_2 - 1)^2 at random points x between each real
     image and its fake (Gulrajani et al. 2017): the soft 1-Lipschitz constraint of WGAN-GP.
-    Per-sample gradients: a critic with batch norm would mix the samples and break it."""
-    real_images = tf.cast(real_images, tf.float32)
-    fake_images = tf.cast(fake_images, tf.float32)
-    mix = keras.random.uniform((tf.shape(real_images)[0], 1, 1, 1), seed=seed)
+    critic: points -> scores. Per-sample gradients: a critic with batch norm would mix the samples
+    and break it."""
+    real_images = ops.cast(real_images, "float32")
+    fake_images = ops.cast(fake_images, "float32")
+    mix = keras.random.uniform((ops.shape(real_images)[0], 1, 1, 1), seed=seed)
     points = mix * real_images + (1.0 - mix) * fake_images
-    with tf.GradientTape() as tape:
-        tape.watch(points)
-        scores = critic(points if labels is None else [points, labels], training=True)
-    gradients = tf.cast(tape.gradient(scores, points), tf.float32)
-    norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=[1, 2, 3]) + 1e-12)
-    return tf.reduce_mean(tf.square(norms - 1.0))
+    gradients = ops.cast(BACKEND_STEPS[keras.backend.backend()].input_gradients(critic, points), "float32")
+    norms = ops.sqrt(ops.sum(ops.square(gradients), axis=[1, 2, 3]) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))

@@ -8,8 +8,8 @@ from digitgen.quiet import native_chatter_silenced
 from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget, grid_inputs
 from train.config import TrainConfig
 from train.data import load_mnist, make_dataset
-from train.device import pick_strategy, use_mixed_precision
-from train.gan import GAN
+from train.device import PLACEMENTS, pick_placement, use_mixed_precision
+from train.gan import BACKEND_STEPS, GAN
 from train.losses import LOSSES
 from train.models import MODELS
 from train.report import hours_by_epoch, make_gif, plot_losses, read_history
@@ -44,6 +44,9 @@ def prepare_run(config: TrainConfig, out_dir: Path, resume: bool) -> TrainConfig
 def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="auto"):
     """Train (or continue) the GAN into out_dir; returns the Keras History."""
     config = prepare_run(config, out_dir, resume)
+    backend = keras.backend.backend()
+    if backend not in BACKEND_STEPS or backend not in PLACEMENTS:
+        raise RunError(f"Keras's {backend} backend cannot train this GAN: set KERAS_BACKEND to tensorflow or jax")
     if config.model not in MODELS:
         raise RunError(f"unknown model {config.model!r}: choose from {', '.join(MODELS)}")
     if config.loss not in LOSSES:
@@ -62,15 +65,18 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
 
     keras.utils.set_random_seed(config.seed)
     with native_chatter_silenced():  # TensorFlow's first device query prints CUDA probing lines
-        policy = use_mixed_precision(config.mixed_precision)
-        strategy, device = pick_strategy()
-    print(f"training {config.model} ({config.loss}) on {device}{f' with {policy}' if policy else ''}: "
+        placement = pick_placement()
+    if config.batch_size % placement.replicas:
+        raise RunError(f"--batch-size {config.batch_size} does not split over {placement.replicas} devices")
+    policy = use_mixed_precision(config.mixed_precision, placement)
+    print(f"training {config.model} ({config.loss}) on {placement.description}, Keras {backend} backend"
+          f"{f', {policy}' if policy else ''}: "
           f"{len(images)} images, batch {config.batch_size}, epochs {config.epochs}"
           f"{f', generator average decay {config.ema}' if config.ema else ''}"
           f"{f', a budget of {config.budget_hours:g} h' if config.budget_hours else ''}")
 
     build_generator, build_discriminator = MODELS[config.model]
-    with strategy.scope():
+    with placement.scope():
         generator = build_generator(config.latent_dim)
         discriminator = build_discriminator()
         gan = GAN(generator, discriminator, config.latent_dim, seed=config.seed, ema_decay=config.ema)
@@ -98,16 +104,13 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     # repeated, and read_history keeps the last) instead of losing them.
     callbacks.append(InterruptSafeBackup(
         str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True))
-    dataset = make_dataset(images, labels, images_per_step, seed=config.seed)
-    steps = None
-    if config.images_per_epoch:  # epochs shorter or longer than a pass: the data repeat
-        dataset, steps = dataset.repeat(), max(1, config.images_per_epoch // images_per_step)
+    dataset, steps = make_dataset(images, labels, images_per_step, config.seed, config.images_per_epoch)
     history = gan.fit(
         dataset,
         epochs=config.epochs,
         steps_per_epoch=steps,
         callbacks=callbacks,
-        shuffle=False,  # the tf.data pipeline shuffles
+        shuffle=False,  # the pipeline shuffles
         verbose=verbose,
     )
     save_outputs(gan, out_dir)
