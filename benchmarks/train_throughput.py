@@ -10,9 +10,9 @@ import argparse
 import statistics
 import time
 
-from train import import_tensorflow_quietly
+from train import import_backend_quietly
 
-import_tensorflow_quietly()
+import_backend_quietly()
 
 import keras
 import numpy as np

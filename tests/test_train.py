@@ -215,3 +215,10 @@ def test_a_time_budget_stops_short_epochs_and_resume_knows_the_time_spent(tmp_pa
     history = read_history(out / "history.csv")
     assert history["epoch"] == [0]  # one epoch of one 64-image step, then the budget was spent
     assert (out / "generator.keras").is_file()
+
+
+def test_a_backend_that_cannot_train_is_refused_before_anything_is_written(tmp_path, mnist_npz, monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    with pytest.raises(RunError, match="set KERAS_BACKEND to tensorflow or jax"):
+        train(tiny_config(mnist_npz), tmp_path / "run", verbose=0)
+    assert not (tmp_path / "run").exists()

@@ -77,7 +77,8 @@ class ShuffledBatches(keras.utils.PyDataset):
     (4x the uint8) and could not make epochs longer or shorter than a pass; rather than grain: one
     dependency fewer, and the per-batch work (an index and a scaling) is tiny next to a step.
     Batch k of epoch e is batch e * steps + k of an endless stream of passes, each pass a
-    permutation drawn from (seed, pass number), so a run is the same batch for batch.
+    permutation drawn from (seed, pass number): with start_epoch as an on_epoch_begin callback,
+    a resumed run sees the batches an uninterrupted one would.
     """
 
     def __init__(self, images, labels, batch_size, seed=None, steps=None):
@@ -98,8 +99,8 @@ class ShuffledBatches(keras.utils.PyDataset):
         chosen = order[start:start + self.batch_size]
         return scaled(self.images[chosen]), self.labels[chosen]
 
-    def on_epoch_end(self):
-        self.epoch += 1
+    def start_epoch(self, epoch, logs=None):
+        self.epoch = epoch
 
     def _permutation(self, number):
         if self._order[0] != number:

@@ -1,5 +1,7 @@
 """One training run: data, models, callbacks, fit(), and the run's saved outputs."""
 
+import contextlib
+import sys
 from pathlib import Path
 
 import keras
@@ -7,7 +9,7 @@ import keras
 from digitgen.quiet import native_chatter_silenced
 from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget, grid_inputs
 from train.config import TrainConfig
-from train.data import load_mnist, make_dataset
+from train.data import ShuffledBatches, load_mnist, make_dataset
 from train.device import PLACEMENTS, pick_placement, use_mixed_precision
 from train.gan import BACKEND_STEPS, GAN
 from train.losses import LOSSES
@@ -63,7 +65,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     # Before anything is written: a missing classifier must not leave a half-made run folder.
     judge = quality_judge(config, images) if config.eval_every else None
 
-    keras.utils.set_random_seed(config.seed)
+    set_random_seed(config.seed)
     with native_chatter_silenced():  # TensorFlow's first device query prints CUDA probing lines
         placement = pick_placement()
     if config.batch_size % placement.replicas:
@@ -105,6 +107,8 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     callbacks.append(InterruptSafeBackup(
         str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True))
     dataset, steps = make_dataset(images, labels, images_per_step, config.seed, config.images_per_epoch)
+    if isinstance(dataset, ShuffledBatches):  # batches follow fit()'s epoch, a resumed one's too
+        callbacks.insert(0, keras.callbacks.LambdaCallback(on_epoch_begin=dataset.start_epoch))
     history = gan.fit(
         dataset,
         epochs=config.epochs,
@@ -115,6 +119,24 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     )
     save_outputs(gan, out_dir)
     return history
+
+
+def set_random_seed(seed):
+    """keras.utils.set_random_seed, which also imports TensorFlow to seed it wherever TensorFlow is
+    installed (for tf.data). Off the TensorFlow backend nothing uses it, and the JAX path imports
+    no TensorFlow: Keras is shown it as absent (None in sys.modules) for that call."""
+    hide = keras.backend.backend() != "tensorflow" and "tensorflow" not in sys.modules
+    with _absent("tensorflow") if hide else contextlib.nullcontext():
+        keras.utils.set_random_seed(seed)
+
+
+@contextlib.contextmanager
+def _absent(module):
+    sys.modules[module] = None  # `import module` raises ImportError
+    try:
+        yield
+    finally:
+        del sys.modules[module]
 
 
 def quality_judge(config, train_images):
