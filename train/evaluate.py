@@ -4,12 +4,12 @@ The same latents go through every generator evaluated together, so a float and a
 can be compared image by image (label agreement) as well as set by set.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
-from export.manifest import sha256
 from digitgen.images import to_uint8
 from train import metrics
 from train.data import load_mnist
@@ -164,7 +164,9 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
         images, asked = generate(sampler, latent_dim, n, seed, conditional=conditional)
         figures, probabilities = evaluator.figures(images, asked)
         labels = probabilities.argmax(axis=1)
-        entry = {"file": str(path), "sha256": sha256(path), **figures,
+        with open(path, "rb") as stream:
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        entry = {"file": str(path), "sha256": digest, **figures,
                  "fid_vs_floor": figures["fid"] / floor["fid"], "gates": gates(figures, floor)}
         if reference is None:
             reference = (figures, labels)
