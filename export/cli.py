@@ -27,9 +27,9 @@ DEFAULT_CLASSIFIER = Path("artifacts/classifier.keras")
 @click.option("--no-classifier", is_flag=True, help="Do not compare labels at all (no classifier at hand).")
 def export_command(generator_path, out, latents, classifier, label_gate, no_classifier):
     """Convert the generator to ONNX and int8 TFLite and prove both match Keras."""
-    from train import import_tensorflow_quietly
+    from train import import_backend_quietly
 
-    import_tensorflow_quietly()
+    import_backend_quietly()
     from digitgen.backends import ModelError
     from export.export import ExportError, export as run_export
 

@@ -119,3 +119,31 @@ def test_cli_bad_data_is_one_line_exit_2(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert str(bad) in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_shuffled_batches_cover_each_pass_once_with_labels_and_follow_the_epoch():
+    """The PyDataset that feeds JAX: full batches, every image once per pass, labels aligned, a new
+    order each pass, and batches that depend only on (seed, epoch, index)."""
+    from train.batches import ShuffledBatches
+
+    images, labels = fake_digits(100, seed=3)
+    batches = ShuffledBatches(images, labels, batch_size=32, seed=0)
+    assert len(batches) == 3  # 100 // 32: the remainder waits for a later pass
+    epoch_0 = [batches[i] for i in range(len(batches))]
+    for batch, batch_labels in epoch_0:
+        assert batch.shape == (32, 28, 28, 1) and batch.dtype == np.float32 and batch_labels.dtype == np.int32
+        assert batch.min() >= -1.0 and batch.max() == 1.0
+        assert all(image[5 + 2 * label, 10, 0] == 1.0 for image, label in zip(batch, batch_labels))
+    seen = np.concatenate([batch.reshape(32, -1) for batch, _ in epoch_0])
+    assert len(np.unique(seen, axis=0)) == 96  # no image twice in a pass
+    batches.start_epoch(1)
+    assert not np.array_equal(batches[0][0], epoch_0[0][0])  # reshuffled
+    again = ShuffledBatches(images, labels, batch_size=32, seed=0)
+    again.start_epoch(1)  # a resumed run: the batches an uninterrupted one would see
+    np.testing.assert_array_equal(again[2][0], batches[2][0])
+
+    # epochs of any length: a stream of passes
+    longer = ShuffledBatches(images, labels, batch_size=32, seed=0, steps=5)
+    assert len(longer) == 5
+    np.testing.assert_array_equal(longer[1][0], epoch_0[1][0])
+    np.testing.assert_array_equal(longer[3][0], batches[0][0])  # the 4th batch starts the second pass

@@ -9,7 +9,8 @@ import keras
 from digitgen.quiet import native_chatter_silenced
 from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget, grid_inputs
 from train.config import TrainConfig
-from train.data import ShuffledBatches, load_mnist, make_dataset
+from train.batches import ShuffledBatches
+from train.data import load_mnist, make_dataset
 from train.device import PLACEMENTS, pick_placement, use_mixed_precision
 from train.gan import BACKEND_STEPS, GAN
 from train.losses import LOSSES
