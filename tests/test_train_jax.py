@@ -24,18 +24,18 @@ pytestmark = pytest.mark.skipif(find_spec("jax") is None, reason="JAX is not ins
 needs_tensorflow = pytest.mark.skipif(find_spec("tensorflow") is None, reason="TensorFlow is not installed")
 
 
-def run_on(backend, args, cwd=None):
+def run_on(backend, args, cwd=None, **env):
     """python ARGS with KERAS_BACKEND=backend, from a checkout; fails the test on a non-zero exit."""
-    env = {**checkout_env(), "KERAS_BACKEND": backend}
+    env = {**checkout_env(), "KERAS_BACKEND": backend, **env}
     result = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, env=env,
                             cwd=cwd, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
-def train_on_jax(*args):
+def train_on_jax(*args, **env):
     """python -m train ARGS on JAX; the child exits 3 if anything imported TensorFlow or tf2onnx."""
-    return run_on("jax", [HERE / "train_without_tensorflow.py", *args], cwd=ROOT)
+    return run_on("jax", [HERE / "train_without_tensorflow.py", *args], cwd=ROOT, **env)
 
 
 @needs_tensorflow
@@ -88,6 +88,17 @@ def test_jax_trains_the_conditional_model_without_tensorflow_and_resumes(jax_run
         for optimizer in ("g_optimizer", "d_optimizer"):
             assert int(checkpoint[f"{optimizer}/vars/0"][()]) == 2 * (128 // 32)
     assert json.loads((run / "config.json").read_text())["model"] == "cdcgan"
+
+
+def test_data_parallel_over_two_devices_trains_as_one_device_does(jax_run, tmp_path):
+    """keras.distribution.DataParallel, on two CPU devices that XLA makes for the test: each batch
+    split over both, the same losses as the one-device run."""
+    run = jax_run[0]
+    result = train_on_jax("--data", run.parent / "mnist.npz", "--batch-size", "32", "--epochs", "1",
+                          "--out", tmp_path / "run", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    assert "2 devices" in result.stdout and "DataParallel" in result.stdout
+    one, two = read_history(run / "history.csv"), read_history(tmp_path / "run" / "history.csv")
+    np.testing.assert_allclose([two["d_loss"][0], two["g_loss"][0]], [one["d_loss"][0], one["g_loss"][0]], rtol=1e-4)
 
 
 def test_a_generator_trained_on_jax_loads_here_and_computes_the_same(jax_run, tmp_path):

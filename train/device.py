@@ -35,20 +35,22 @@ def tensorflow_placement():
 
 
 def jax_placement():
-    """keras.distribution.DataParallel over several accelerators, one, else the CPU.
+    """keras.distribution.DataParallel over several devices (accelerators; CPU devices only where
+    XLA_FLAGS=--xla_force_host_platform_device_count makes several), else the one device.
     Accelerators: mixed_bfloat16 where they multiply bfloat16 (no loss scaling needed), else float32."""
     import jax
 
-    accelerators = [device for device in jax.devices() if device.platform != "cpu"]
-    if not accelerators:
-        return _cpu_placement()
-    policy = "mixed_bfloat16" if all(map(_has_bfloat16, accelerators)) else None
-    name = f"{accelerators[0].platform.upper()}: {accelerators[0].device_kind}"
-    if len(accelerators) == 1:
+    devices = [device for device in jax.devices() if device.platform != "cpu"] or jax.devices()
+    if devices[0].platform == "cpu":
+        policy, name = _cpu_placement().mixed_policy, f"CPU ({os.cpu_count()} cores)"
+    else:
+        policy = "mixed_bfloat16" if all(map(_has_bfloat16, devices)) else None
+        name = f"{devices[0].platform.upper()}: {devices[0].device_kind}"
+    if len(devices) == 1:
         return Placement(contextlib.nullcontext, name, policy)
     # set globally: fit() itself shards each batch over the devices, not only model building
-    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=accelerators))
-    return Placement(contextlib.nullcontext, f"{len(accelerators)} x {name} (DataParallel)", policy, len(accelerators))
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return Placement(contextlib.nullcontext, f"{len(devices)} devices, {name} (DataParallel)", policy, len(devices))
 
 
 PLACEMENTS = {"tensorflow": tensorflow_placement, "jax": jax_placement}
