@@ -222,3 +222,11 @@ def test_a_backend_that_cannot_train_is_refused_before_anything_is_written(tmp_p
     with pytest.raises(RunError, match="set KERAS_BACKEND to tensorflow or jax"):
         train(tiny_config(mnist_npz), tmp_path / "run", verbose=0)
     assert not (tmp_path / "run").exists()
+
+
+def test_python_m_train_on_a_backend_that_cannot_train_is_one_line_exit_2():
+    result = subprocess.run([sys.executable, "-m", "train", "--help"], capture_output=True, text=True,
+                            env={**checkout_env(), "KERAS_BACKEND": "torch"})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: Keras's torch backend cannot train these GANs: set KERAS_BACKEND to tensorflow or jax"]

@@ -48,11 +48,15 @@ def keras_backend_name():
         return "tensorflow"
 
 
-# backend -> (the extra that installs it, what it needs)
+# Keras backend -> (the extra that installs it, the backend's module, a hint for the message)
 BACKEND_EXTRAS = {
-    "tensorflow": ("train", ("tensorflow",), " (or '.[export]', which includes it)"),
-    "jax": ("jax", ("jax",), ""),
+    "tensorflow": ("train", "tensorflow", " (or '.[export]', which includes it)"),
+    "jax": ("jax", "jax", ""),
 }
 
-_extra, _modules, _hint = BACKEND_EXTRAS.get(keras_backend_name(), BACKEND_EXTRAS["tensorflow"])
-require_extra(_extra, ("click", "digitgen", "numpy", "keras", "matplotlib") + _modules, hint=_hint)
+if keras_backend_name() not in BACKEND_EXTRAS:
+    sys.stderr.write(f"error: Keras's {keras_backend_name()} backend cannot train these GANs: "
+                     f"set KERAS_BACKEND to {' or '.join(BACKEND_EXTRAS)}\n")
+    sys.exit(2)
+_extra, _module, _hint = BACKEND_EXTRAS[keras_backend_name()]
+require_extra(_extra, ("click", "digitgen", "numpy", "keras", "matplotlib", _module), hint=_hint)

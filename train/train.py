@@ -49,7 +49,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
     config = prepare_run(config, out_dir, resume)
     backend = keras.backend.backend()
     if backend not in BACKEND_STEPS or backend not in PLACEMENTS:
-        raise RunError(f"Keras's {backend} backend cannot train this GAN: set KERAS_BACKEND to tensorflow or jax")
+        raise RunError(f"Keras's {backend} backend cannot train these GANs: set KERAS_BACKEND to tensorflow or jax")
     if config.model not in MODELS:
         raise RunError(f"unknown model {config.model!r}: choose from {', '.join(MODELS)}")
     if config.loss not in LOSSES:
