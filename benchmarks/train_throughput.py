@@ -61,7 +61,6 @@ def jax_plain_loop(images, batch_size, lr):
     import jax
     import keras
     import numpy as np
-    from keras import ops
 
     from train.losses import bce_discriminator, bce_generator
     from train.models import build_discriminator, build_generator

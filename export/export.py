@@ -5,8 +5,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from export import parity
 from export.convert import DATA_SUFFIX, TFLITE_BATCH, calibration_inputs, to_onnx, to_tflite_int8
 from export.manifest import MANIFEST_FILE, build_manifest, file_entry, tool_versions

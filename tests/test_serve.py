@@ -1,7 +1,6 @@
 """digitgen serve: endpoints, bad requests, the 503 path, graceful shutdown, the CLI's bytes."""
 
 import io
-import json
 import os
 import signal
 import socket

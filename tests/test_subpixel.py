@@ -3,7 +3,6 @@
 import numpy as np
 import onnx
 import onnxruntime as ort
-import pytest
 from hypothesis import given, settings, strategies as st
 from onnx import TensorProto, helper, numpy_helper
 

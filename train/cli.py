@@ -56,7 +56,9 @@ POSITIVE = click.IntRange(min=1)
               help="Continue the run in --out from its last completed epoch, with its saved settings.")
 @click.option("--seed", type=click.IntRange(min=0), default=DEFAULTS.seed, show_default=True,
               help="Seed for weights, noise, dropout and shuffling: same seed, same run.")
-@click.option("--mixed-precision", is_flag=True, help="mixed_float16 on a GPU, mixed_bfloat16 on a CPU with bfloat16 support; else float32.")
+@click.option("--mixed-precision", is_flag=True,
+              help="On a GPU: mixed_float16 (TensorFlow) or mixed_bfloat16 where it has it (JAX); "
+                   "mixed_bfloat16 on a CPU with bfloat16 support; else float32.")
 @click.option("--eval-every", type=POSITIVE, default=None,
               help="Every K epochs, judge --eval-samples fresh digits with the cached classifier "
                    "(FID, Inception Score, ...) into quality.csv and quality.png.")

@@ -42,7 +42,8 @@ def jax_placement():
 
     devices = [device for device in jax.devices() if device.platform != "cpu"] or jax.devices()
     if devices[0].platform == "cpu":
-        policy, name = _cpu_placement().mixed_policy, f"CPU ({os.cpu_count()} cores)"
+        cpu = _cpu_placement()
+        policy, name = cpu.mixed_policy, cpu.description
     else:
         policy = "mixed_bfloat16" if all(map(_has_bfloat16, devices)) else None
         name = f"{devices[0].platform.upper()}: {devices[0].device_kind}"
