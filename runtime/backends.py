@@ -10,6 +10,7 @@ import threading
 import numpy as np
 
 from digitgen.contract import DIGIT, NOISE, parse_contract
+from digitgen.session_cache import OptimizedGraph
 
 
 ONNX_TYPES = {"float32": "tensor(float)", "int32": "tensor(int32)", "int64": "tensor(int64)"}
@@ -25,6 +26,8 @@ class BackendMissing(ModelError):
 
 class Engine:
     """What both engines share: the contract, and turning (latents, digits) into named inputs."""
+
+    graph = "as loaded"  # how the model's graph was prepared, for `digitgen info`
 
     def _bind(self, contract, declared):
         """Match the contract to the model's declared inputs {name: shape}; fills input_shape."""
@@ -68,37 +71,92 @@ class Engine:
 
 
 class OnnxBackend(Engine):
-    """onnxruntime on the CPU. One session, reused; its run() is safe from several threads."""
+    """onnxruntime on the CPU. One session, reused; its run() is safe from several threads.
+
+    A model its manifest vouches for (fingerprint: the manifest's sha256s) runs from its graph
+    optimised for this CPU, cached after the first start (digitgen.session_cache)."""
 
     name = "onnx"
 
-    def __init__(self, path, threads=None, contract=None):
+    def __init__(self, path, threads=None, contract=None, fingerprint=None):
         import onnxruntime as ort
 
-        self.path = path
+        self.path, self.version = path, ort.__version__
+        graph = OptimizedGraph.for_model(fingerprint, self.version)
+        if graph is None:
+            self.graph = "optimised at load (no cache: no manifest, or DIGITGEN_CACHE_DIR=off)"
+            self._start(ort, path, threads, contract)
+        elif graph.ready() and self._start_cached(ort, graph, threads, contract):
+            self.graph = f"optimised for this CPU, from the cache ({graph.folder})"
+        elif self._start_and_cache(ort, graph, threads, contract):
+            self.graph = f"optimised at load, now cached ({graph.folder})"
+        else:
+            self.graph = f"optimised at load (the cache could not be written: {graph.folder})"
+
+    def _start_cached(self, ort, graph, threads, contract):
+        """Start from the cached graph; False (and the entry gone) when it fails its check."""
+        try:
+            self._start(ort, graph.model, threads, contract, optimize=False)
+            if graph.reproduces(self._check_images()):
+                return True
+        except Exception:  # a damaged file, whatever onnxruntime makes of it: made again
+            pass
+        graph.discard()
+        return False
+
+    def _start_and_cache(self, ort, graph, threads, contract):
+        """Start from the model, optimising it, and cache the optimised graph; False when it could
+        not be cached."""
+        staging = graph.stage()
+        try:
+            self._start(ort, self.path, threads, contract, save_to=staging)
+        except ModelError:
+            if staging is None:
+                raise
+            graph.drop(staging)  # the cache's disk may be what failed: the model alone decides
+            self._start(ort, self.path, threads, contract)
+            return False
+        if staging is None:
+            return False
+        try:
+            images = self._check_images()
+        except Exception:  # a model unfit to generate (DigitGenerator says why): nothing cached
+            graph.drop(staging)
+            return False
+        return graph.publish(staging, images)
+
+    def _start(self, ort, path, threads, contract, optimize=True, save_to=None):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0  # 0: onnxruntime's own choice, one per core
         options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
+                                            else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
         # Spinning threads burn a core between calls; an embedded generator mostly waits.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if save_to is not None:
+            OptimizedGraph.save_with(options, save_to)
         try:
             self.session = ort.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own types for every kind of bad file
-            raise ModelError(f"{path}: not a loadable ONNX model ({_first_line(error)})") from None
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({_first_line(error)})") from None
         declared = {item.name: item.shape for item in self.session.get_inputs()}
         self._bind(contract or self._own_contract(declared), declared)
         types = {item.name: item.type for item in self.session.get_inputs()}
         for role, spec in self.contract.items():
             expected = ONNX_TYPES[spec["dtype"]]
             if types[spec["name"]] != expected:
-                raise ModelError(f"{path}: input {spec['name']!r} is {types[spec['name']]}, "
+                raise ModelError(f"{self.path}: input {spec['name']!r} is {types[spec['name']]}, "
                                  f"its contract says {spec['dtype']}")
         (model_output,) = self.session.get_outputs()
         self.output_name, self.output_shape = model_output.name, model_output.shape
-        self.version = ort.__version__
+
+    def _check_images(self):
+        """The image of a fixed input, what a cached graph must reproduce: one image, so the check
+        costs 2 ms, not 9 for ten (it covers every weight but the other digits' embeddings)."""
+        latent = np.random.default_rng(0).standard_normal((1, self.latent_dim), dtype=np.float32)
+        return self.run(latent, [0] if self.conditional else None)
 
     def _own_contract(self, declared):
         """The contract in the model's metadata; a model exported before contracts: its one input."""
@@ -118,8 +176,9 @@ class TFLiteBackend(Engine):
     """LiteRT (ai-edge-litert) with XNNPACK. Its interpreter is not thread-safe: calls take a lock."""
 
     name = "tflite"
+    graph = "prepared at load by LiteRT (XNNPACK)"
 
-    def __init__(self, path, threads=None, contract=None):
+    def __init__(self, path, threads=None, contract=None, fingerprint=None):
         try:
             from ai_edge_litert.interpreter import Interpreter
             from ai_edge_litert import __version__ as version

@@ -3,9 +3,7 @@
 import io
 import os
 import signal
-import socket
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -182,14 +180,16 @@ def write_atomically(path, data):
         with open(path, "wb") as stream:
             stream.write(data)
         return
-    descriptor, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A fresh name opened exclusively ("x"), as tempfile.mkstemp would, without its import (shutil,
+    # bz2, lzma: 6 ms and 0.75 MiB of every run's start-up).
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    stream = open(tmp, "xb")
     try:
-        with os.fdopen(descriptor, "wb") as stream:
+        with stream:
             stream.write(data)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -253,6 +253,7 @@ def info(group_options, model, backend, threads):
         click.echo(f"input     {role:6s} {spec['name']} {spec.get('shape')}  {spec['dtype']}"
                    + ("  N(0, 1)" if role == "noise" else f"  0-{spec.get('classes', 10) - 1}"))
     click.echo(f"output    {generator.engine.output_name} {generator.engine.output_shape}  float32 in [-1, 1]")
+    click.echo(f"graph     {generator.engine.graph}")
     if not manifest:
         click.echo("manifest  none (shapes checked instead)")
         return
@@ -304,6 +305,8 @@ def bench(group_options, model, backend, threads, seconds):
 def serve(group_options, host, port, workers, queue_depth, timeout, access_log, model, backend, threads):
     """Serve digits over HTTP (needs pip install 'digitgen-mnist[serve]'): /digits, /number/2026,
     /labeled, /info, /health. SIGTERM or Ctrl-C finishes the requests in flight, then exits 0."""
+    import socket
+
     try:
         import uvicorn
 

@@ -35,7 +35,8 @@ class DigitGenerator:
                                     or threads < 1):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
         self.model_path, self.manifest, contract = model_files.resolve(model, backend)
-        self.engine = BACKENDS[backend](self.model_path, threads, contract)
+        fingerprint = model_files.fingerprint(self.manifest, self.model_path)
+        self.engine = BACKENDS[backend](self.model_path, threads, contract, fingerprint)
         self.backend = backend
         self.latent_dim = self._check_shapes()
 

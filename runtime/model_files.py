@@ -37,6 +37,15 @@ def resolve(model, backend):
     return path, manifest, _contract(entry, path) if entry else None
 
 
+def fingerprint(manifest, path):
+    """The sha256s a manifest gives for a model file and its weights (resolve verified them), or
+    None: what identifies the model to caches."""
+    entry = _entry_for(manifest, path) if manifest else None
+    if entry is None:
+        return None
+    return " ".join([entry["sha256"]] + ([entry["data"]["sha256"]] if "data" in entry else []))
+
+
 def _entry_for(manifest, path):
     return next((e for e in manifest["models"].values() if e["name"] == path.name), None)
 

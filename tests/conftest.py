@@ -11,6 +11,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def optimized_graph_cache(tmp_path_factory):
+    """The runtime caches optimised graphs in the user's cache folder: the tests (and the commands
+    they start, which inherit the environment) use a folder of their own."""
+    folder = tmp_path_factory.mktemp("digitgen-cache")
+    saved = os.environ.get("DIGITGEN_CACHE_DIR")
+    os.environ["DIGITGEN_CACHE_DIR"] = str(folder)
+    yield folder
+    if saved is None:
+        del os.environ["DIGITGEN_CACHE_DIR"]
+    else:
+        os.environ["DIGITGEN_CACHE_DIR"] = saved
+
+
 def checkout_env():
     """The environment for `python -m train|export` run from another folder: the checkout on the path,
     as for a user who runs them from a checkout (they are not installed, only `digitgen` is)."""

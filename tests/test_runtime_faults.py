@@ -55,11 +55,9 @@ def test_a_disk_that_fills_up_during_the_write_keeps_the_old_file(tmp_path, monk
 
     out = tmp_path / "digits.png"
     out.write_bytes(b"previous")
-    real_fdopen = os.fdopen
-
-    class FullDisk:
-        def __init__(self, descriptor, mode):
-            self.stream = real_fdopen(descriptor, mode)
+    class FullDisk:  # open() as the CLI calls it for its temporary file, on a disk that fills up
+        def __init__(self, path, mode):
+            self.stream = open(path, mode)
 
         def __enter__(self):
             return self
@@ -71,7 +69,7 @@ def test_a_disk_that_fills_up_during_the_write_keeps_the_old_file(tmp_path, monk
             self.stream.write(data[: len(data) // 2])
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("digitgen.cli.os.fdopen", FullDisk)
+    monkeypatch.setattr("digitgen.cli.open", FullDisk, raising=False)
     result = CliRunner().invoke(cli, ["--seed", "1", "--out", str(out)])
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert out.read_bytes() == b"previous" and [p.name for p in tmp_path.iterdir()] == ["digits.png"]
