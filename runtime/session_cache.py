@@ -30,12 +30,15 @@ def cache_root():
     if setting is not None:
         return None if setting.strip().lower() in ("", "off") else Path(setting)
     # The platforms' conventions, written out: platformdirs says the same but takes 10-15 ms to import.
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local"
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    try:
+        if sys.platform == "win32":
+            base = os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local"
+        elif sys.platform == "darwin":
+            base = Path.home() / "Library" / "Caches"
+        else:
+            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except RuntimeError:  # no home folder (a bare service account): no cache
+        return None
     return Path(base) / "digitgen"
 
 
