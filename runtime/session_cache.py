@@ -5,9 +5,9 @@ floats with AVX2, 16 with AVX-512): most of a session's creation, and while it r
 are held twice. So the optimised graph of a model its manifest vouches for is saved on first use,
 in the user's cache folder, and later sessions load it as it is (ORT_DISABLE_ALL), its weights
 memory-mapped from the file. Such a graph suits only this CPU and this onnxruntime: both are in
-its key. Before use, a cached graph must give the images the original session gave for a fixed
-input when the graph was saved; one from another CPU, or a damaged file, does not, and is made
-again.
+its key. Before use, a cached graph must give the image the original session gave for a fixed
+input when the graph was saved; one laid out for another CPU, or a damaged file, does not, and is
+made again.
 
 DIGITGEN_CACHE_DIR=FOLDER moves the cache; DIGITGEN_CACHE_DIR=off turns it off. Deleting the
 folder is always safe.
@@ -58,7 +58,7 @@ def cpu_signature():
 
 class OptimizedGraph:
     """The cached optimised graph of one model for this CPU and onnxruntime version: a folder that
-    holds the graph, its weights and the check images, complete once the check is there."""
+    holds the graph, its weights and the check image, complete once the check is there."""
 
     def __init__(self, root, fingerprint, runtime_version):
         key = hashlib.sha256(f"{fingerprint}\n{runtime_version}\n{cpu_signature()}".encode()).hexdigest()
@@ -95,7 +95,7 @@ class OptimizedGraph:
         options.log_severity_level = 3  # not its warning that the graph suits this CPU only: the key says so
 
     def publish(self, staging, check_images):
-        """Complete the staged graph with its check images and move it into place in one rename;
+        """Complete the staged graph with its check image and move it into place in one rename;
         another process that got there first wins, and the staged copy is dropped. True when the
         entry is in place."""
         try:
