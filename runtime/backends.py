@@ -73,22 +73,24 @@ class Engine:
 class OnnxBackend(Engine):
     """onnxruntime on the CPU. One session, reused; its run() is safe from several threads.
 
-    A model its manifest vouches for (fingerprint: the manifest's sha256s) runs from its graph
-    optimised for this CPU, cached after the first start (digitgen.session_cache)."""
+    A model its manifest vouches for runs from its graph optimised for this CPU, cached after the
+    first start (digitgen.session_cache); `verification` (digitgen.model_files) is the check of the
+    model's files, which a graph must pass before it is cached."""
 
     name = "onnx"
 
-    def __init__(self, path, threads=None, contract=None, fingerprint=None):
+    def __init__(self, path, threads=None, contract=None, verification=None):
         import onnxruntime as ort
 
         self.path, self.version = path, ort.__version__
+        fingerprint = verification.fingerprint if verification is not None else None
         graph = OptimizedGraph.for_model(fingerprint, self.version)
         if graph is None:
             self.graph = "optimised at load (no cache: no manifest, or DIGITGEN_CACHE_DIR=off)"
             self._start(ort, path, threads, contract)
         elif graph.ready() and self._start_cached(ort, graph, threads, contract):
             self.graph = f"optimised for this CPU, from the cache ({graph.folder})"
-        elif self._start_and_cache(ort, graph, threads, contract):
+        elif self._start_and_cache(ort, graph, threads, contract, verification):
             self.graph = f"optimised at load, now cached ({graph.folder})"
         else:
             self.graph = f"optimised at load (the cache could not be written: {graph.folder})"
@@ -104,9 +106,9 @@ class OnnxBackend(Engine):
         graph.discard()
         return False
 
-    def _start_and_cache(self, ort, graph, threads, contract):
-        """Start from the model, optimising it, and cache the optimised graph; False when it could
-        not be cached."""
+    def _start_and_cache(self, ort, graph, threads, contract, verification):
+        """Start from the model, optimising it, and cache the optimised graph once the model's files
+        are verified; False when it could not be cached."""
         staging = graph.stage()
         try:
             self._start(ort, self.path, threads, contract, save_to=staging)
@@ -119,7 +121,11 @@ class OnnxBackend(Engine):
         if staging is None:
             return False
         try:
+            verification.wait()  # nothing made from a modified file is cached
             images = self._check_images()
+        except ModelError:
+            graph.drop(staging)
+            raise
         except Exception:  # a model unfit to generate (DigitGenerator says why): nothing cached
             graph.drop(staging)
             return False
@@ -178,7 +184,7 @@ class TFLiteBackend(Engine):
     name = "tflite"
     graph = "prepared at load by LiteRT (XNNPACK)"
 
-    def __init__(self, path, threads=None, contract=None, fingerprint=None):
+    def __init__(self, path, threads=None, contract=None, verification=None):
         try:
             from ai_edge_litert.interpreter import Interpreter
             from ai_edge_litert import __version__ as version

@@ -34,9 +34,11 @@ class DigitGenerator:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
                                     or threads < 1):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
-        self.model_path, self.manifest, contract = model_files.resolve(model, backend)
-        fingerprint = model_files.fingerprint(self.manifest, self.model_path)
-        self.engine = BACKENDS[backend](self.model_path, threads, contract, fingerprint)
+        self.model_path, self.manifest, contract, verification = model_files.resolve(model, backend)
+        try:
+            self.engine = BACKENDS[backend](self.model_path, threads, contract, verification)
+        finally:  # a modified file is refused, whatever its engine made of it
+            verification.wait()
         self.backend = backend
         self.latent_dim = self._check_shapes()
 

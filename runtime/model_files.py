@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import threading
 from pathlib import Path
 
 from digitgen.backends import ModelError
@@ -30,20 +31,49 @@ def backend_for(path):
 
 
 def resolve(model, backend):
-    """Return (model file, manifest or None, input contract or None) for `backend`, the file's
-    sha256 already verified. Without a contract in a manifest, the engine reads the model's own."""
+    """Return (model file, manifest or None, input contract or None, Verification) for `backend`.
+    The files' sizes are checked already, their sha256s are being checked (wait() for it). Without
+    a contract in a manifest, the engine reads the model's own."""
     path, manifest = _locate(model, backend)
     entry = _entry_for(manifest, path) if manifest else None
-    return path, manifest, _contract(entry, path) if entry else None
+    return path, manifest, _contract(entry, path) if entry else None, Verification(path, entry)
 
 
-def fingerprint(manifest, path):
-    """The sha256s a manifest gives for a model file and its weights (resolve verified them), or
-    None: what identifies the model to caches."""
-    entry = _entry_for(manifest, path) if manifest else None
-    if entry is None:
-        return None
-    return " ".join([entry["sha256"]] + ([entry["data"]["sha256"]] if "data" in entry else []))
+class Verification:
+    """The check of a model's files (its weights file too, when it has one) against its manifest.
+
+    Missing or resized files are refused at once; the sha256s are computed on a thread of their
+    own, beside the start of the model's session (onnxruntime loads and hashlib hashes with the
+    GIL released: on 2 cores, 10 ms less start-up), and wait() raises ModelError for a modified
+    file. Nothing is drawn, and nothing cached, before wait() has returned.
+    """
+
+    def __init__(self, path, entry):
+        files = []
+        if entry is not None:
+            if "data" in entry:
+                files.append((path.parent / entry["data"]["name"], entry["data"]))
+            files.append((path, entry))
+        for file, file_entry in files:
+            _check_size(file, file_entry)
+        self.fingerprint = " ".join(e["sha256"] for _, e in files) or None  # the model, to caches
+        self._error = None
+        self._thread = threading.Thread(target=self._check_digests, args=(files,), daemon=True) if files else None
+        if self._thread is not None:
+            self._thread.start()
+
+    def _check_digests(self, files):
+        try:
+            for file, entry in files:
+                _check_sha256(file, entry)
+        except ModelError as error:
+            self._error = error
+
+    def wait(self):
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _entry_for(manifest, path):
@@ -69,9 +99,7 @@ def _locate(model, backend):
         entry = manifest["models"].get(backend)
         if entry is None:
             raise ModelError(f"{folder}: its manifest lists no {backend} model")
-        path = folder / entry["name"]
-        verify(path, entry)
-        return path, manifest
+        return folder / entry["name"], manifest
     path = folder
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
@@ -80,7 +108,6 @@ def _locate(model, backend):
         manifest = read_manifest(beside)
         entry = _entry_for(manifest, path)
         if entry is not None:
-            verify(path, entry)
             return path, manifest
     return path, None  # no manifest: the caller checks the model's input and output shapes
 
@@ -135,18 +162,20 @@ def _file_entry_problem(entry, where):
     return None
 
 
-def verify(path, entry):
-    """Refuse a model whose bytes (and its weights file's, when it has one) are not the ones its
-    manifest describes."""
-    if "data" in entry:
-        verify(path.parent / entry["data"]["name"], entry["data"])
+def _check_size(path, entry):
     if not path.is_file():
         raise ModelError(f"{path}: missing (the manifest lists it)")
     if path.stat().st_size != entry["size"]:
         raise ModelError(
             f"{path}: {path.stat().st_size} bytes, manifest says {entry['size']}: truncated or replaced"
         )
-    with open(path, "rb") as stream:  # in blocks: the whole file would add its size to peak memory
-        digest = hashlib.file_digest(stream, "sha256").hexdigest()
+
+
+def _check_sha256(path, entry):
+    try:
+        with open(path, "rb") as stream:  # in blocks: the whole file would add its size to peak memory
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError as error:
+        raise ModelError(f"{path}: cannot be read ({error.strerror or error})") from None
     if digest != entry["sha256"]:
         raise ModelError(f"{path}: sha256 does not match its manifest: the file was modified")

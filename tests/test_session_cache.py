@@ -1,6 +1,7 @@
 """The cache of optimised ONNX graphs: made on first use, used after, checked before use, never in
 the way (off, unwritable, damaged, raced), and never a change to the digits."""
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -8,8 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-from digitgen import DigitGenerator
+from digitgen import DigitGenerator, ModelError
 from digitgen import session_cache
+from digitgen.model_files import bundled_model_dir
 from digitgen.session_cache import CHECK, MODEL, WEIGHTS, OptimizedGraph
 from tests.onnx_models import tiny_generator
 
@@ -166,3 +168,34 @@ def test_the_cache_follows_the_platform_convention(monkeypatch, tmp_path):
 
     monkeypatch.setattr(session_cache.Path, "home", staticmethod(no_home))
     assert session_cache.cache_root() is None
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("generator.onnx", "generator.onnx.data", "manifest.json"):
+        shutil.copy(bundled_model_dir() / name, folder / name)
+    return folder
+
+
+def flip_a_weight(folder):
+    weights = folder / "generator.onnx.data"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x40  # same size: only the sha256 tells
+    weights.write_bytes(bytes(data))
+
+
+def test_a_cached_graph_does_not_excuse_a_modified_model(cache, model_copy):
+    DigitGenerator(model=model_copy)
+    assert len(entries(cache)) == 1
+    flip_a_weight(model_copy)
+    with pytest.raises(ModelError, match="generator.onnx.data: sha256 does not match"):
+        DigitGenerator(model=model_copy)
+
+
+def test_nothing_made_from_a_modified_model_is_cached(cache, model_copy):
+    flip_a_weight(model_copy)
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        DigitGenerator(model=model_copy)
+    assert list((cache / "optimized").iterdir()) == []  # no entry, no staging folder
