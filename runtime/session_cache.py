@@ -80,6 +80,8 @@ class OptimizedGraph:
         the cache cannot be written (a read-only home): the model then simply runs uncached."""
         import tempfile  # first use only: a cached start-up does without its 7 ms
 
+        if self.folder.exists() and not self.ready():  # an entry left incomplete by hand: in the way
+            self.drop(self.folder)
         try:
             self.folder.parent.mkdir(parents=True, exist_ok=True)
             return Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.", dir=self.folder.parent))

@@ -199,3 +199,11 @@ def test_nothing_made_from_a_modified_model_is_cached(cache, model_copy):
     with pytest.raises(ModelError, match="sha256 does not match"):
         DigitGenerator(model=model_copy)
     assert list((cache / "optimized").iterdir()) == []  # no entry, no staging folder
+
+
+def test_an_entry_missing_its_check_image_is_made_again(cache):
+    DigitGenerator()
+    (entry,) = entries(cache)
+    (entry / CHECK).unlink()
+    assert "now cached" in DigitGenerator().engine.graph
+    assert "from the cache" in DigitGenerator().engine.graph
