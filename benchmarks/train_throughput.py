@@ -62,6 +62,7 @@ def jax_plain_loop(images, batch_size, lr):
     import keras
     import numpy as np
 
+    from train.batches import scaled
     from train.losses import bce_discriminator, bce_generator
     from train.models import build_discriminator, build_generator
 
@@ -69,7 +70,7 @@ def jax_plain_loop(images, batch_size, lr):
     g_opt, d_opt = keras.optimizers.Adam(lr), keras.optimizers.Adam(lr)
     g_opt.build(generator.trainable_variables)
     d_opt.build(discriminator.trainable_variables)
-    scaled = (images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
+    real_images = scaled(images)
 
     def d_loss_of(d_weights, d_state, g_weights, g_state, real, noise):
         fake, g_state = generator.stateless_call(g_weights, g_state, noise, training=True)
@@ -102,10 +103,10 @@ def jax_plain_loop(images, batch_size, lr):
 
     def run_epoch():
         nonlocal state, key
-        order = np.random.default_rng().permutation(len(scaled))
+        order = np.random.default_rng().permutation(len(real_images))
         for start in range(0, len(order) - batch_size + 1, batch_size):
             key, subkey = jax.random.split(key)
-            state = step(state, scaled[order[start:start + batch_size]], subkey)
+            state = step(state, real_images[order[start:start + batch_size]], subkey)
         jax.block_until_ready(state)
 
     return run_epoch

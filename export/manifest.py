@@ -1,17 +1,13 @@
 """manifest.json: what was exported, how to feed it, and what made it; the runtime trusts nothing else."""
 
 import datetime
-import hashlib
 from importlib import metadata
 from pathlib import Path
 
+from digitgen.model_files import file_sha256 as sha256  # the runtime checks what this records
+
 MANIFEST_FILE = "manifest.json"
 TOOLS = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert")
-
-
-def sha256(path):
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def file_entry(path, **details):

@@ -25,9 +25,8 @@ class BackendMissing(ModelError):
 
 
 class Engine:
-    """What both engines share: the contract, and turning (latents, digits) into named inputs."""
-
-    graph = "as loaded"  # how the model's graph was prepared, for `digitgen info`
+    """What both engines share: the contract, and turning (latents, digits) into named inputs.
+    Each engine says in `graph` how it prepared the model's graph (for `digitgen info`)."""
 
     def _bind(self, contract, declared):
         """Match the contract to the model's declared inputs {name: shape}; fills input_shape."""

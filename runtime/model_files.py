@@ -171,10 +171,15 @@ def _check_size(path, entry):
         )
 
 
+def file_sha256(path):
+    """A file's sha256, hex: what manifests record (export writes them, evaluation reports them)."""
+    with open(path, "rb") as stream:  # in blocks: the whole file would add its size to peak memory
+        return hashlib.file_digest(stream, "sha256").hexdigest()
+
+
 def _check_sha256(path, entry):
     try:
-        with open(path, "rb") as stream:  # in blocks: the whole file would add its size to peak memory
-            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        digest = file_sha256(path)
     except OSError as error:
         raise ModelError(f"{path}: cannot be read ({error.strerror or error})") from None
     if digest != entry["sha256"]:

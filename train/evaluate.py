@@ -4,13 +4,13 @@ The same latents go through every generator evaluated together, so a float and a
 can be compared image by image (label agreement) as well as set by set.
 """
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 
 from digitgen.images import to_uint8
+from digitgen.model_files import file_sha256
 from train import metrics
 from train.data import load_mnist
 
@@ -164,9 +164,7 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
         images, asked = generate(sampler, latent_dim, n, seed, conditional=conditional)
         figures, probabilities = evaluator.figures(images, asked)
         labels = probabilities.argmax(axis=1)
-        with open(path, "rb") as stream:
-            digest = hashlib.file_digest(stream, "sha256").hexdigest()
-        entry = {"file": str(path), "sha256": digest, **figures,
+        entry = {"file": str(path), "sha256": file_sha256(path), **figures,
                  "fid_vs_floor": figures["fid"] / floor["fid"], "gates": gates(figures, floor)}
         if reference is None:
             reference = (figures, labels)

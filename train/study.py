@@ -77,7 +77,7 @@ def summarize(name, run_dir):
     row.update({key: quality[key][-1] for key in ("fid", "floor_fid", "inception_score", "floor_inception_score",
                                                      "label_accuracy", "precision", "recall")})
     row.update(d_loss=history["d_loss"][-1], g_loss=history["g_loss"][-1],
-               images_per_s=statistics.median(history["images_per_s"]), hours=max(hours_at.values()),
+               images_per_s=statistics.median(history["images_per_s"]), hours=max(hours_at.values(), default=0.0),
                epochs=len(history["epoch"]),
                curve=[[hours_at.get(epoch), fid] for epoch, fid in zip(quality["epoch"], quality["fid"])])
     return row
