@@ -124,12 +124,12 @@ def main():
         sgemm_before = sgemm_rate()
         print("\nthroughput through DigitGenerator.generate (noise, inference, uint8), images/s")
         rates = {}
-        for backend in ("onnx", "tflite"):
-            for threads in (1, 2):
-                row = [throughput(backend, threads, batch) for batch in (1, 16, 256)]
-                rates[backend, threads] = row
-                print(f"  {backend:6s} threads {threads}: " + "  ".join(
-                    f"batch {b:3d} {r:8.0f}" for b, r in zip((1, 16, 256), row)))
+        # numpy: its BLAS's own threads (here one per core; OPENBLAS_NUM_THREADS before the start)
+        for backend, threads in (("onnx", 1), ("onnx", 2), ("tflite", 1), ("tflite", 2), ("numpy", None)):
+            row = [throughput(backend, threads, batch) for batch in (1, 16, 256)]
+            rates[backend, threads] = row
+            print(f"  {backend:6s} threads {threads or 'BLAS'}: " + "  ".join(
+                f"batch {b:3d} {r:8.0f}" for b, r in zip((1, 16, 256), row)))
     sgemm = (sgemm_before + sgemm_rate()) / 2
     print(f"\nnumpy sgemm (1024x1024, float32, 2 threads): {sgemm / 1e9:.0f} GFLOP/s = "
           f"{sgemm / FLOP_PER_IMAGE:.0f} generator images/s at {FLOP_PER_IMAGE / 1e6} MFLOP each")
@@ -141,6 +141,8 @@ def main():
     report("peak memory of the main job, MiB", ours[1], "<=", 80)
     report("float (onnx, batch 256, 2 threads) / sgemm", float_rate * FLOP_PER_IMAGE / sgemm, ">=", 0.85)
     report("int8 (tflite, batch 256, 2 threads) / float", int8_rate / float_rate, ">=", 3)
+    print(f"  numpy backend (batch 256) / float onnx: {rates['numpy', None][2] / float_rate:.2f} "
+          "(no target: it is for machines without onnxruntime)")
     if "TensorFlow way (documents)" in starts:
         theirs = starts["TensorFlow way (documents)"]
         print(f"  (the TensorFlow way takes {theirs[0] / ours[0]:.0f}x digitgen's time and "

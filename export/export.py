@@ -8,13 +8,15 @@ from pathlib import Path
 from export import parity
 from export.convert import DATA_SUFFIX, TFLITE_BATCH, calibration_inputs, to_onnx, to_tflite_int8
 from export.manifest import MANIFEST_FILE, build_manifest, file_entry, tool_versions
-from digitgen.backends import OnnxBackend, TFLiteBackend
+from export.numpy_graph import write_numpy_graph
+from digitgen.backends import NumpyBackend, OnnxBackend, TFLiteBackend
 from digitgen.contract import DIGIT, NOISE, make_contract
 from digitgen.images import to_uint8
 
 ONNX_FILE = "generator.onnx"
 ONNX_DATA_FILE = ONNX_FILE + DATA_SUFFIX
 TFLITE_FILE = "generator_int8.tflite"
+NUMPY_FILE = "generator_numpy.json"  # the ONNX graph for the numpy backend; its weights: ONNX_DATA_FILE
 PARITY_FILE = "parity.json"
 PARITY_SEED = 2024  # parity latents: numpy default_rng, as the runtime draws them
 CALIBRATION_SEED = 7
@@ -63,6 +65,7 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
                     "value_range": list(parity.VALUE_RANGE),
                     **{f"version_{tool}": version for tool, version in tool_versions().items()}}
         to_onnx(generator, staging / ONNX_FILE, make_contract(latent_dim, conditional), metadata)
+        write_numpy_graph(staging / ONNX_FILE, staging / NUMPY_FILE)
         to_tflite_int8(generator, staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
                        calibration_inputs(make_contract(latent_dim, conditional), n_calibration, CALIBRATION_SEED))
 
@@ -83,17 +86,20 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
             "tflite": (staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
                        [TFLITE_BATCH, 28, 28, 1],
                        {"quantization": "full int8 (weights and activations)", "batch": TFLITE_BATCH}),
+            "numpy": (staging / NUMPY_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1],
+                      {"data": file_entry(staging / ONNX_DATA_FILE)}),
         }
         manifest = build_manifest(generator_path, models, latent_dim, conditional, parity.VALUE_RANGE)
         manifest["parity"] = {"file": PARITY_FILE, "passed": True}
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-        for name in (ONNX_DATA_FILE, ONNX_FILE, TFLITE_FILE, PARITY_FILE, MANIFEST_FILE):  # manifest last
+        for name in (ONNX_DATA_FILE, ONNX_FILE, NUMPY_FILE, TFLITE_FILE, PARITY_FILE, MANIFEST_FILE):  # manifest last
             shutil.move(staging / name, out_dir / name)
     return report
 
 
 def check_parity(generator, model_dir, n_latents, classifier=None, label_gate=True):
-    """The parity checks on the same inputs through Keras, ONNX and int8 TFLite, and for a
+    """The parity checks on the same inputs through Keras, ONNX and int8 TFLite (the numpy backend
+    against onnxruntime, which it stands in for), and for a
     conditional generator, each model's per-digit share of digits read back as asked."""
     from train.models import is_conditional, latent_size
 
@@ -103,7 +109,9 @@ def check_parity(generator, model_dir, n_latents, classifier=None, label_gate=Tr
     reference = generator.predict([latents, digits] if conditional else latents, batch_size=256, verbose=0)
     onnx_images = OnnxBackend(model_dir / ONNX_FILE).run(latents, digits)
     tflite_images = TFLiteBackend(model_dir / TFLITE_FILE).run(latents, digits)
-    checks = parity.onnx_checks(reference, onnx_images) + parity.tflite_checks(reference, tflite_images)
+    numpy_images = NumpyBackend(model_dir / NUMPY_FILE).run(latents, digits)
+    checks = (parity.onnx_checks(reference, onnx_images) + parity.tflite_checks(reference, tflite_images)
+              + parity.numpy_checks(onnx_images, numpy_images, to_uint8))
     per_digit = None
     if classifier is not None:
         from train.classifier import predict_probabilities

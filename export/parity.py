@@ -9,6 +9,8 @@ PEAK_TO_PEAK = VALUE_RANGE[1] - VALUE_RANGE[0]
 
 ONNX_MAX_ABS = 1e-5  # tf2onnx's own tests compare at atol 1e-5
 TFLITE_MIN_PSNR_DB = 35.0
+NUMPY_MAX_GREY_LEVELS = 1  # numpy against onnxruntime, as uint8 pixels
+NUMPY_MAX_PIXELS_DIFFERING = 1e-4  # the share of pixels one grey level apart (measured: 9e-6)
 MIN_LABEL_AGREEMENT = 0.99  # a digit classifier must name int8 and float images alike
 
 
@@ -70,6 +72,18 @@ def tflite_checks(keras_images, tflite_images):
         *(Check("tflite_int8", name, figures[name]) for name in ("max_abs", "mean_abs", "p99_abs")),
         Check("tflite_int8", "psnr_db", figures["psnr_db"], TFLITE_MIN_PSNR_DB, ">="),
         Check("tflite_int8", "cosine", figures["cosine"]),
+    ]
+
+
+def numpy_checks(onnx_images, numpy_images, to_uint8):
+    """The numpy backend against onnxruntime: the floats within ONNX_MAX_ABS, and the shipped
+    uint8 pixels at most one grey level apart (a value at a rounding boundary), on few pixels."""
+    figures = error_figures(onnx_images, numpy_images)
+    levels = np.abs(to_uint8(onnx_images).astype(np.int16) - to_uint8(numpy_images).astype(np.int16))
+    return [
+        Check("numpy", "max_abs_vs_onnx", figures["max_abs"], ONNX_MAX_ABS, "<="),
+        Check("numpy", "max_grey_levels_vs_onnx", float(levels.max()), NUMPY_MAX_GREY_LEVELS, "<="),
+        Check("numpy", "pixels_differing_vs_onnx", float(np.mean(levels > 0)), NUMPY_MAX_PIXELS_DIFFERING, "<="),
     ]
 
 

@@ -224,7 +224,54 @@ class TFLiteBackend(Engine):
             return self.interpreter.get_tensor(self.output_index)
 
 
-BACKENDS = {"onnx": OnnxBackend, "tflite": TFLiteBackend}
+class NumpyBackend(Engine):
+    """The exported graph run by numpy alone (digitgen.numpy_graph): for machines that have no
+    onnxruntime, such as 32-bit Raspberry Pi OS. Safe from several threads (a run changes nothing
+    it holds). Its threads are numpy's BLAS's own (OPENBLAS_NUM_THREADS), not set per model."""
+
+    name = "numpy"
+    graph = "run by numpy from the exported graph (generator_numpy.json)"
+
+    def __init__(self, path, threads=None, contract=None, verification=None):
+        from digitgen.numpy_graph import GraphError, NumpyGraph
+
+        self.path, self.version = path, np.__version__
+        if str(path).lower().endswith(".onnx"):
+            raise ModelError(f"{path}: the numpy backend runs an exported model's numpy graph "
+                             "(generator_numpy.json): pass the model's folder, or re-export it with python -m export")
+        try:
+            self.model = NumpyGraph(path)
+        except GraphError as error:
+            raise ModelError(str(error)) from None
+        declared = {name: item["shape"] for name, item in self.model.inputs.items()}
+        self._bind(contract or _contract_by_dtype(self.model.inputs, path), declared)
+        for role, spec in self.contract.items():
+            dtype = self.model.inputs[spec["name"]]["dtype"]
+            if dtype != spec["dtype"]:
+                raise ModelError(f"{path}: input {spec['name']!r} is {dtype}, its contract says {spec['dtype']}")
+        (self.output_name,) = self.model.outputs
+        self.output_shape = self.model.output_shapes[self.output_name]
+
+    def _infer(self, feed):
+        from digitgen.numpy_graph import GraphError
+
+        try:
+            return self.model.run(feed)[self.output_name]
+        except (GraphError, ValueError, IndexError) as error:  # shapes that do not fit the graph
+            raise ModelError(f"{self.path}: the numpy backend could not run it ({_first_line(error)})") from None
+
+
+BACKENDS = {"onnx": OnnxBackend, "tflite": TFLiteBackend, "numpy": NumpyBackend}
+
+
+def default_backend():
+    """onnx where onnxruntime can be imported, else numpy (32-bit Raspberry Pi OS has no
+    onnxruntime). An import, not a look for the package: the onnx backend imports it next anyway."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "numpy"
+    return "onnx"
 
 
 def _tensor_name(name):
@@ -241,13 +288,14 @@ def _single_input_contract(declared):
 
 
 def _contract_by_dtype(details, path):
-    """A bare .tflite file carries no contract: its float input is the noise, an integer one the digit."""
+    """A bare .tflite or numpy graph file carries no contract: its float input is the noise, an
+    integer one the digit. details: {name: {"dtype", "shape"}}."""
     contract = {}
     for name, detail in details.items():
-        role = NOISE if np.issubdtype(detail["dtype"], np.floating) else DIGIT
+        role = NOISE if np.issubdtype(np.dtype(detail["dtype"]), np.floating) else DIGIT
         if role in contract:
             raise ModelError(f"{path}: cannot tell its inputs apart; keep its manifest.json beside it")
-        contract[role] = {"name": name, "dtype": np.dtype(detail["dtype"]).name, "shape": detail["shape"].tolist()}
+        contract[role] = {"name": name, "dtype": np.dtype(detail["dtype"]).name, "shape": list(detail["shape"])}
     if NOISE not in contract:
         raise ModelError(f"{path}: no float noise input")
     return contract

@@ -37,22 +37,28 @@ EXAMPLES = """Examples:
 def model_options(function):
     """--model, --backend, --threads: shared by generation, info and bench."""
     function = click.option("--threads", type=click.IntRange(min=1), default=None,
-                            help="Inference threads (default: one per core).")(function)
+                            help="Inference threads (default: one per core); not for numpy, whose "
+                                 "BLAS sets its own (OPENBLAS_NUM_THREADS).")(function)
     function = click.option("--backend", type=click.Choice(sorted(BACKENDS)), default=None,
-                            help="onnx (float) or tflite (int8). Default: from --model's suffix, else onnx.")(function)
+                            help="onnx (float), tflite (int8) or numpy (float, numpy alone: for machines "
+                                 "without onnxruntime). Default: from --model's suffix, else onnx, or "
+                                 "numpy where onnxruntime is not installed.")(function)
     function = click.option("--model", type=click.Path(exists=True, path_type=Path), default=None,
                             help="An exported .onnx or .tflite file, or a folder with manifest.json. "
                                  "Default: the bundled model.")(function)
     return function
 
 
-def load_generator(model, backend, threads, group_options=None):
-    from digitgen.generator import DigitGenerator
+def load_generator(model, backend, threads, group_options=None, default_threads=None):
+    """default_threads: the threads when none are asked, for backends that take them."""
+    from digitgen.generator import DigitGenerator, backend_for
 
     group_options = group_options or {}
     model = model or group_options.get("model")
     backend = backend or group_options.get("backend")
     threads = threads or group_options.get("threads")
+    if threads is None and (backend or backend_for(model)) != "numpy":
+        threads = default_threads
     try:
         return DigitGenerator(model=model, backend=backend, threads=threads)
     except ModelError as error:
@@ -314,7 +320,7 @@ def serve(group_options, host, port, workers, queue_depth, timeout, access_log, 
     except ImportError:
         raise CommandError("digitgen serve needs its extra: pip install 'digitgen-mnist[serve]'") from None
     # one inference thread per request by default: the workers already use the cores side by side
-    generator = load_generator(model, backend, threads or (group_options or {}).get("threads") or 1, group_options)
+    generator = load_generator(model, backend, threads, group_options, default_threads=1)
     app = create_app(generator, workers=workers, queue_depth=queue_depth, timeout=timeout)
     try:  # bound here, so a port in use is one line, not uvicorn's log and exit 3
         listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)

@@ -1,11 +1,11 @@
-"""DigitGenerator: seeds in, handwritten digits out, through onnxruntime or LiteRT."""
+"""DigitGenerator: seeds in, handwritten digits out, through onnxruntime, LiteRT or numpy."""
 
 import numbers
 import os
 
 import numpy as np
 
-from digitgen.backends import BACKENDS, ModelError
+from digitgen.backends import BACKENDS, ModelError, default_backend
 from digitgen.contract import DIGITS
 from digitgen.images import make_grid, to_uint8
 from digitgen import model_files
@@ -25,15 +25,19 @@ class DigitGenerator:
 
     def __init__(self, model=None, backend=None, threads=None):
         """model: None (the bundled model), a folder with manifest.json, or an .onnx/.tflite file;
-        backend: "onnx" or "tflite", by default the model file's suffix's, else onnx.
+        backend: "onnx", "tflite" or "numpy", by default the model file's suffix's, else onnx where
+        onnxruntime is installed and numpy where it is not; threads: inference threads (onnx and
+        tflite; the numpy backend refuses it: numpy's BLAS sets its own).
         Raises ModelError for a model that cannot be used, ValueError for bad arguments."""
-        if backend is None:
-            backend = (model_files.backend_for(model) if model is not None else None) or "onnx"
+        backend = backend or backend_for(model)
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: choose from {', '.join(BACKENDS)}")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
                                     or threads < 1):
             raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        if threads is not None and backend == "numpy":
+            raise ValueError("threads do not apply to the numpy backend: numpy's BLAS sets its own "
+                             "(OPENBLAS_NUM_THREADS)")
         self.model_path, self.manifest, contract, verification = model_files.resolve(model, backend)
         try:
             self.engine = BACKENDS[backend](self.model_path, threads, contract, verification)
@@ -142,6 +146,12 @@ class DigitGenerator:
         if self.manifest is not None and self.manifest["latent_dim"] != input_shape[1]:
             raise ModelError(f"{self.model_path}: latent size {input_shape[1]} differs from its manifest's")
         return input_shape[1]
+
+
+def backend_for(model):
+    """The backend a model gets when none is asked: its file's suffix's, else onnx where
+    onnxruntime is installed and numpy where it is not."""
+    return (model_files.backend_for(model) if model is not None else None) or default_backend()
 
 
 def random_seed():

@@ -10,7 +10,7 @@ from digitgen.backends import ModelError
 from digitgen.contract import NOISE, parse_contract
 
 MANIFEST_FILE = "manifest.json"
-SUFFIXES = {".onnx": "onnx", ".tflite": "tflite"}
+SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".json": "numpy"}
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
