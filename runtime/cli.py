@@ -34,10 +34,12 @@ EXAMPLES = """Examples:
 """
 
 
-def model_options(function):
-    """--model, --backend, --threads: shared by generation, info and bench."""
+def model_options(function=None, *, threads_default="one per core"):
+    """--model, --backend, --threads: shared by generation, info, bench and serve."""
+    if function is None:
+        return lambda function: model_options(function, threads_default=threads_default)
     function = click.option("--threads", type=click.IntRange(min=1), default=None,
-                            help="Inference threads (default: one per core); not for numpy, whose "
+                            help=f"Inference threads (default: {threads_default}); not for numpy, whose "
                                  "BLAS sets its own (OPENBLAS_NUM_THREADS).")(function)
     function = click.option("--backend", type=click.Choice(sorted(BACKENDS)), default=None,
                             help="onnx (float), tflite (int8) or numpy (float, numpy alone: for machines "
@@ -305,34 +307,58 @@ def bench(group_options, model, backend, threads, seconds):
               help="Requests that may wait for a worker; beyond them: 503 with Retry-After.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
               help="Seconds a request may take before it is answered 504.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Open connections; a new one beyond them closes an idle one (or is closed).")
+@click.option("--client-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+              help="Seconds a client may take to send a request's headers, or to read on when its "
+                   "answer waits on it; then its connection is closed. Idle ones close after 5 s.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request.")
-@model_options
+@model_options(threads_default="1 a request: the workers share the cores")
 @click.pass_obj
-def serve(group_options, host, port, workers, queue_depth, timeout, access_log, model, backend, threads):
+def serve(group_options, host, port, workers, queue_depth, timeout, max_connections, client_timeout, access_log,
+          model, backend, threads):
     """Serve digits over HTTP (needs pip install 'digitgen-mnist[serve]'): /digits, /number/2026,
     /labeled, /info, /health. SIGTERM or Ctrl-C finishes the requests in flight, then exits 0."""
-    import socket
-
     try:
         import uvicorn
 
         from digitgen.serve import create_app
+        from digitgen.serve_protocol import (GuardedH11Protocol, bind_listener, guarded_protocol,
+                                             install_accept_error_log, raise_open_file_limit)
     except ImportError:
         raise CommandError("digitgen serve needs its extra: pip install 'digitgen-mnist[serve]'") from None
     # one inference thread per request by default: the workers already use the cores side by side
     generator = load_generator(model, backend, threads, group_options, default_threads=1)
-    app = create_app(generator, workers=workers, queue_depth=queue_depth, timeout=timeout)
+    app = create_app(generator, workers=workers, queue_depth=queue_depth, timeout=timeout,
+                     install_accept_error_log=install_accept_error_log)
     try:  # bound here, so a port in use is one line, not uvicorn's log and exit 3
-        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        listener = bind_listener(host, port)
     except OSError as error:
         raise ServeFailure(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    open_files = raise_open_file_limit()
+    if open_files is not None and open_files < max_connections + 64:
+        raise ServeFailure(f"--max-connections {max_connections} needs more open files than the limit of "
+                           f"{open_files} (ulimit -n): lower it or raise the limit")
     click.echo(f"digitgen serve: http://{host}:{listener.getsockname()[1]} (SIGTERM or Ctrl-C to stop)")
-    # uvicorn drains the requests in flight on SIGTERM or Ctrl-C, then raises the signal again
-    # against the handlers it found: a stop asked for is a clean exit, 0.
+    # uvicorn drains the requests in flight on SIGTERM or Ctrl-C (a client that does not read
+    # its answer is dropped after shutdown_timeout), then raises the signal again against the
+    # handlers it found: a stop asked for is a clean exit, 0, without waiting for the worker
+    # threads of requests cancelled (past the graceful shutdown's time).
     for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: sys.exit(0))
-    config = uvicorn.Config(app, access_log=access_log, timeout_graceful_shutdown=timeout + 5, log_level="info")
+        signal.signal(stop, lambda *_: _exit_now(0))
+    config = uvicorn.Config(
+        app, access_log=access_log, log_level="info",
+        http=guarded_protocol(header_timeout=client_timeout, write_timeout=client_timeout,
+                              max_connections=max_connections),
+        timeout_keep_alive=5, timeout_graceful_shutdown=timeout + GuardedH11Protocol.shutdown_timeout + 1,
+    )
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _exit_now(code):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main():

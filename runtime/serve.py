@@ -2,9 +2,11 @@
 
 One DigitGenerator serves every request. Inference and encoding run in a pool of worker threads,
 never on the event loop; requests beyond the workers wait in a queue of bounded depth, and one
-that finds it full is answered 503 with Retry-After at once, so memory is bounded by the workers'
-largest requests whatever the load. A request that takes longer than the timeout is answered 504
-(its work still finishes and still counts against the queue, so the bound holds).
+that finds it full is answered 503 with Retry-After at once. A request keeps its place until its
+answer has been written out, so at most workers + queue answers are held in memory, however
+slowly clients read. A request that takes longer than the timeout is answered 504 (its work
+still finishes and still counts against the queue, so the bound holds). Slow, idle and hostile
+connections are digitgen.serve_protocol's business.
 """
 
 import asyncio
@@ -18,13 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from digitgen import __version__
 from digitgen.backends import ModelError
 from digitgen.generator import MAX_NUMBER_LENGTH, random_seed
 from digitgen.images import MAX_N, MAX_SCALE, grid_layout, npy_bytes, png_bytes
+from digitgen.serve_page import home_page
 
 SEED_HEADER = "X-Digitgen-Seed"
 MEDIA_TYPES = {"png": "image/png", "npy": "application/octet-stream", "npz": "application/octet-stream",
@@ -40,7 +43,10 @@ class Busy(Exception):
 
 
 class InferencePool:
-    """Worker threads and a bounded count of admitted requests (running plus waiting)."""
+    """Worker threads and a bounded count of admitted requests: waiting, running, or sending
+    their answer. A request's slot is given back when its work has ended (even after a 504) and
+    its answer has been written out (or its connection dropped), so at most workers + queue
+    answers are held in memory at once, however slowly clients read them."""
 
     def __init__(self, workers, queue_depth, timeout):
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digitgen")
@@ -50,26 +56,69 @@ class InferencePool:
         self.admitted = 0  # only touched on the event loop's thread
 
     async def run(self, work):
+        """(the work's result, its Slot): the caller gives the slot back once the result is sent."""
         if self.admitted >= self.limit:
             raise Busy(f"busy: {self.admitted} requests in progress or waiting; retry shortly")
-        self.admitted += 1
+        slot = Slot(self)
         future = asyncio.get_running_loop().run_in_executor(self.executor, work)
-        future.add_done_callback(self._release)  # released when the work ends, even after a timeout
+        future.add_done_callback(slot.work_ended)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout), slot
         except TimeoutError:
+            slot.release()
             raise HTTPException(504, f"the request took longer than {self.timeout:g} s") from None
-
-    def _release(self, future):
-        self.admitted -= 1
-        future.exception()  # retrieved here: a failure after a timeout is not logged as unhandled
+        except BaseException:
+            slot.release()
+            raise
 
     def close(self):
-        self.executor.shutdown(wait=True)
+        """Queued work is dropped; running work is left to finish on its threads."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
-    """The ASGI app around one DigitGenerator."""
+class Slot:
+    """One admitted request: held by its work and by its answer, free when both are done."""
+
+    def __init__(self, pool):
+        self.pool, self.holders = pool, 2
+        pool.admitted += 1
+
+    def work_ended(self, future):
+        if not future.cancelled():
+            future.exception()  # retrieved: a failure after a timeout is not logged as unhandled
+        self.release()
+
+    def release(self):
+        self.holders -= 1
+        if self.holders == 0:
+            self.pool.admitted -= 1
+
+
+class HeldResponse(Response):
+    """A finished body written in pieces, each after the client has taken the last (uvicorn's
+    flow control), its Slot given back when the body is out or the connection gone."""
+
+    piece = 65536
+
+    def __init__(self, body, slot, **kwargs):
+        super().__init__(body, **kwargs)
+        self.slot = slot
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            body = memoryview(self.body)
+            for start in range(0, max(len(body), 1), self.piece):
+                more = start + self.piece < len(body)
+                await send({"type": "http.response.body", "body": bytes(body[start : start + self.piece]),
+                            "more_body": more})
+        finally:
+            self.slot.release()
+
+
+def create_app(generator, workers=None, queue_depth=64, timeout=30.0, install_accept_error_log=None):
+    """The ASGI app around one DigitGenerator. install_accept_error_log: called on the server's
+    loop at start-up (digitgen serve's one-line log of accept errors)."""
     pool = InferencePool(workers or os.cpu_count() or 1, queue_depth, timeout)
 
     async def digits(request):
@@ -88,19 +137,19 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
             images = generator.generate(n, seed, digit)
             return png_bytes(images, cols=cols, scale=scale) if fmt == "png" else npy_bytes(images)
 
-        return _binary(await pool.run(work), fmt, seed)
+        return _binary(*await pool.run(work), fmt, seed)
 
     async def number(request):
         query = Query(request, {"seed", "scale"})
         text = request.path_params["number"]
         if not text.isascii() or not text.isdigit():
-            raise BadRequest(f"a number is the digits 0-9, e.g. /number/2026, got {text!r}")
+            raise BadRequest(f"a number is the digits 0-9, e.g. /number/2026, got {quote(text)}")
         if len(text) > MAX_NUMBER_LENGTH:
             raise BadRequest(f"a number has at most {MAX_NUMBER_LENGTH} digits")
         if not generator.conditional:
             raise BadRequest("this model is unconditional: it cannot write a chosen number")
         seed, scale = query.seed(), query.integer("scale", 1, 1, MAX_SCALE)  # 64 digits at 32x: 63 MP
-        return _binary(await pool.run(lambda: png_bytes(generator.number(text, seed), cols=len(text), scale=scale)),
+        return _binary(*await pool.run(lambda: png_bytes(generator.number(text, seed), cols=len(text), scale=scale)),
                        "png", seed)
 
     async def labeled(request):
@@ -119,7 +168,7 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
             return json.dumps({"seed": seed, "labels": labels.tolist(), "images": images.tolist()},
                               separators=(",", ":")).encode()
 
-        return _binary(await pool.run(work), fmt, seed)
+        return _binary(*await pool.run(work), fmt, seed)
 
     async def info(request):
         Query(request, set())
@@ -127,7 +176,8 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
         import uvicorn
 
         return JSONResponse({
-            "digitgen": __version__, "model": str(generator.model_path), "backend": generator.backend,
+            # the model's file name, not its path: clients need not know where the server is installed
+            "digitgen": __version__, "model": generator.model_path.name, "backend": generator.backend,
             "backend_version": generator.engine.version,
             "conditional": generator.conditional, "latent_dim": generator.latent_dim,
             "manifest": generator.manifest,
@@ -141,15 +191,19 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
     async def health(request):
         return JSONResponse({"status": "ok"})
 
+    async def home(request):
+        Query(request, set())
+        return HTMLResponse(home_page(generator.conditional, MAX_N, MAX_SCALE))
+
     async def bad_request(request, error):
         return _error(400, str(error))
 
     async def busy(request, error):
         return _error(503, str(error), {"Retry-After": "1"})
 
-    async def http_error(request, error):
-        detail = error.detail if error.status_code != 404 else f"not found: {request.url.path}"
-        return _error(error.status_code, detail)
+    async def http_error(request, error):  # its headers kept: a 405's Allow among them
+        detail = error.detail if error.status_code != 404 else f"not found: {quote(request.url.path, as_repr=False)}"
+        return _error(error.status_code, detail, error.headers)
 
     async def model_error(request, error):
         return _error(500, str(error))
@@ -158,13 +212,15 @@ def create_app(generator, workers=None, queue_depth=64, timeout=30.0):
         print(f"error: {request.url.path}: {type(error).__name__}: {error}", flush=True)
         return _error(500, f"internal error ({type(error).__name__})")
 
-    routes = [Route("/digits", digits), Route("/number/{number}", number), Route("/labeled", labeled),
+    routes = [Route("/", home), Route("/digits", digits), Route("/number/{number}", number), Route("/labeled", labeled),
               Route("/info", info), Route("/health", health)]
     handlers = {BadRequest: bad_request, Busy: busy, HTTPException: http_error, ModelError: model_error,
                 ValueError: bad_request, Exception: unexpected}
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        if install_accept_error_log is not None:
+            install_accept_error_log()
         yield
         pool.close()  # after uvicorn has drained the requests in flight
 
@@ -181,14 +237,16 @@ class Query:
         unknown = sorted(set(self.params) - allowed)
         if unknown:
             known = f": use {', '.join(sorted(allowed))}" if allowed else ""
-            raise BadRequest(f"unknown parameter {unknown[0]!r}{known}")
+            raise BadRequest(f"unknown parameter {quote(unknown[0])}{known}")
 
     def optional_integer(self, name, low, high):
         text = self.params.get(name)
         if text is None:
             return None
         if not text.isascii() or not text.isdigit():
-            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {text!r}")
+            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {quote(text)}")
+        if len(text.lstrip("0")) > len(str(high)):  # before int(): no 5,000-digit conversions
+            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {quote(text)}")
         value = int(text)
         if not low <= value <= high:
             raise BadRequest(f"{name} must be an integer from {low} to {high}, got {value}")
@@ -206,7 +264,7 @@ class Query:
     def choice(self, name, choices):
         value = self.params.get(name, choices[0])
         if value not in choices:
-            raise BadRequest(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+            raise BadRequest(f"{name} must be one of {', '.join(choices)}, got {quote(value)}")
         return value
 
 
@@ -217,8 +275,14 @@ def _layout(n, cols, scale):
         raise BadRequest(str(error)) from None
 
 
-def _binary(body, fmt, seed):
-    return Response(body, media_type=MEDIA_TYPES[fmt], headers={SEED_HEADER: str(seed)})
+def _binary(body, slot, fmt, seed):
+    return HeldResponse(body, slot, media_type=MEDIA_TYPES[fmt], headers={SEED_HEADER: str(seed)})
+
+
+def quote(text, limit=40, as_repr=True):
+    """A client's text in an error message: at most `limit` characters of it, repr'd."""
+    show = repr if as_repr else str
+    return show(text) if len(text) <= limit else show(text[:limit]) + f"... ({len(text):,} characters)"
 
 
 def _error(status, message, headers=None):

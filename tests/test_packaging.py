@@ -28,7 +28,7 @@ def test_the_wheel_installs_one_package_digitgen_with_its_model(wheel):
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"digitgen"}
     assert {"digitgen/model/generator.onnx", "digitgen/model/generator.onnx.data", "digitgen/model/generator_int8.tflite",
-            "digitgen/model/manifest.json", "digitgen/cli.py"} <= set(names)
+            "digitgen/model/generator_numpy.json", "digitgen/model/manifest.json", "digitgen/cli.py"} <= set(names)
     archive = zipfile.ZipFile(wheel)
     for name in names:
         if name.endswith(".py"):
@@ -38,6 +38,24 @@ def test_the_wheel_installs_one_package_digitgen_with_its_model(wheel):
     assert "Name: digitgen-mnist" in metadata
     entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "digitgen = digitgen.cli:main" in entry_points
+
+
+def test_32_bit_arm_is_not_asked_for_onnxruntime_and_debians_packages_are_enough(wheel):
+    from packaging.requirements import Requirement
+
+    archive = zipfile.ZipFile(wheel)
+    metadata = archive.read(next(n for n in archive.namelist() if n.endswith("METADATA"))).decode()
+    required = [Requirement(line.split(":", 1)[1]) for line in metadata.splitlines()
+                if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    for machine, wants_onnxruntime in (("armv7l", False), ("armv6l", False), ("aarch64", True), ("x86_64", True)):
+        environment = {"platform_machine": machine}
+        names = {r.name for r in required if r.marker is None or r.marker.evaluate(environment)}
+        assert ("onnxruntime" in names) == wants_onnxruntime, machine
+    # Debian bookworm armhf: python3-numpy 1.24.2, python3-pil 9.4.0, python3-click 8.1.3
+    bookworm = {"numpy": "1.24.2", "pillow": "9.4.0", "click": "8.1.3"}
+    for requirement in required:
+        if requirement.name in bookworm:
+            assert requirement.specifier.contains(bookworm[requirement.name]), requirement
 
 
 def test_a_users_runtime_py_does_not_shadow_digitgen(tmp_path):
