@@ -96,22 +96,36 @@ class ServeFailure(CommandError):
 @click.option("--cols", type=click.IntRange(min=1), default=None, help="Digits per grid row (default: a square).")
 @click.option("--scale", type=click.IntRange(1, MAX_SCALE), default=1, show_default=True,
               help="Enlarge the grid K times (nearest neighbour).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists (without --out, digits.png is "
+                                               "never replaced: the next free name is taken).")
 @model_options
 @click.version_option(__version__, prog_name="digitgen")
 @click.pass_context
-def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, threads):
+def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, force, model, backend, threads):
     """Generate handwritten digits with a class-conditional DCGAN, on this CPU, offline."""
     if ctx.invoked_subcommand is not None:  # `digitgen --backend tflite bench` means the same as
+        refuse_given(ctx, MAIN_ONLY, f"is an option of digitgen itself, not of {ctx.invoked_subcommand}: "
+                                     f"give it after {ctx.invoked_subcommand} if that takes it")
         ctx.obj = {"model": model, "backend": backend, "threads": threads}  # `digitgen bench --backend tflite`
         return
+    default_name, kept = out is None, None
     out, fmt = output_and_format(out, fmt)
-    if out != "-":
-        check_writable(Path(out))
-    elif sys.stdout.isatty():
-        raise CommandError("--out - writes binary data: redirect it to a file or a pipe")
     if number is not None:
+        refuse_given(ctx, ("n", "cols"), "does not apply to --number: the number sets how many digits and their row")
         check_number(number, digit, fmt)
         cols = n = len(number)
+    if fmt == "npy":
+        refuse_given(ctx, ("cols", "scale"), "does not apply to an .npy array: it is for PNG grids")
+    if out == "-":
+        refuse_given(ctx, ("force",), "does not apply to --out -")
+        if sys.stdout.isatty():
+            raise CommandError("--out - writes binary data: redirect it to a file or a pipe")
+    else:
+        check_writable(Path(out))
+        if Path(out).is_file() and not force:
+            if not default_name:
+                raise CommandError(f"{out} exists: add --force to replace it")
+            kept, out = out, str(next_free_name(Path(out)))
     if fmt == "png":
         grid_layout(n, cols, scale)  # a grid over the pixel limit is refused before any work
     seed = random_seed() if seed is None else seed
@@ -133,8 +147,35 @@ def cli(ctx, seed, n, digit, number, out, fmt, cols, scale, model, backend, thre
         raise WriteFailure(f"cannot write {out}: {error.strerror or error}") from None
     if out != "-":
         which = f"the number {number}" if number is not None else (
-            f"{n} digits" if digit is None else f"{n} x digit {digit}")
-        click.echo(f"{out}  ({which}, seed {seed}, {generator.backend})")
+            plural(n, "digit") if digit is None else f"{n} x digit {digit}")
+        note = f"; {kept} exists and was kept" if kept else ""
+        click.echo(f"{out}  ({which}, seed {seed}, {generator.backend}{note})")
+
+
+# The main command's own options: given before a subcommand, they would be ignored.
+MAIN_ONLY = ("seed", "n", "digit", "number", "out", "fmt", "cols", "scale", "force")
+
+
+def refuse_given(ctx, names, reason):
+    """A usage error for the first of these options given on the command line (not defaulted)."""
+    from click.core import ParameterSource
+
+    for parameter in ctx.command.params:
+        if parameter.name in names and ctx.get_parameter_source(parameter.name) == ParameterSource.COMMANDLINE:
+            raise CommandError(f"{parameter.opts[0]} {reason}")
+
+
+def next_free_name(path):
+    """digits.png -> digits-2.png, digits-3.png, ...: the first that does not exist."""
+    for index in range(2, 100_000):
+        candidate = path.with_name(f"{path.stem}-{index}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise CommandError(f"{path} and its numbered copies exist: give --out or --force")
+
+
+def plural(count, noun):
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def check_number(number, digit, fmt):
@@ -201,7 +242,7 @@ def write_atomically(path, data):
         raise
 
 
-@cli.command()
+@cli.command(short_help="Write a labeled synthetic dataset (mnist.npz layout).")
 @click.option("--n", "n", type=click.IntRange(min=1), required=True, help="How many labeled digits.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The .npz file to write (the Keras mnist.npz layout).")
@@ -245,7 +286,7 @@ def dataset(group_options, n, out, seed, digits, test_n, force, model, backend, 
                f"training split {counts})")
 
 
-@cli.command()
+@cli.command(short_help="Show the model, its manifest and the versions in use.")
 @model_options
 @click.pass_obj
 def info(group_options, model, backend, threads):
@@ -297,7 +338,7 @@ def bench(group_options, model, backend, threads, seconds):
                    f"{calls * batch / elapsed:9.1f} images/s")
 
 
-@cli.command()
+@cli.command(short_help="Serve digits over HTTP, with a page for people.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface; mind who can reach it).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")

@@ -263,7 +263,7 @@ def test_cli_tampered_model_exits_1_and_keeps_the_old_output(model_copy, tmp_pat
     (model_copy / "generator.onnx").write_bytes(b"tampered")
     out = tmp_path / "digits.png"
     out.write_bytes(b"previous")
-    result = run_cli("--model", str(model_copy), "--out", str(out))
+    result = run_cli("--model", str(model_copy), "--out", str(out), "--force")
     assert result.returncode == 1 and b"truncated or replaced" in result.stderr
     assert b"Traceback" not in result.stderr and out.read_bytes() == b"previous"
 

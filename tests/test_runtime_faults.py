@@ -70,7 +70,7 @@ def test_a_disk_that_fills_up_during_the_write_keeps_the_old_file(tmp_path, monk
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr("digitgen.cli.open", FullDisk, raising=False)
-    result = CliRunner().invoke(cli, ["--seed", "1", "--out", str(out)])
+    result = CliRunner().invoke(cli, ["--seed", "1", "--out", str(out), "--force"])
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert out.read_bytes() == b"previous" and [p.name for p in tmp_path.iterdir()] == ["digits.png"]
 
