@@ -5,7 +5,9 @@ manifest when there is one, else from the model file itself.
 """
 
 import os
+import re
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -145,6 +147,10 @@ class OnnxBackend(Engine):
                 str(path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own types for every kind of bad file
+            missing = re.search(r'External data path does not exist: "([^"]+)"', str(error))
+            if missing:  # a graph copied without its weights file
+                raise ModelError(f"{self.path}: its weights file {Path(missing.group(1)).name} is missing: "
+                                 "keep it beside the model") from None
             raise ModelError(f"{self.path}: not a loadable ONNX model ({_first_line(error)})") from None
         declared = {item.name: item.shape for item in self.session.get_inputs()}
         self._bind(contract or self._own_contract(declared), declared)

@@ -92,8 +92,14 @@ def _contract(entry, path):
     return None
 
 
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
 def _locate(model, backend):
     folder = bundled_model_dir() if model is None else Path(model)
+    if folder.suffix.lower() in KERAS_SUFFIXES or (folder / "saved_model.pb").is_file():
+        raise ModelError(f"{folder}: a Keras model, which the runtime does not run: export it first "
+                         f"(python -m export --generator {folder} --out DIR), then --model DIR")
     if folder.is_dir():
         manifest = read_manifest(folder / MANIFEST_FILE)
         entry = manifest["models"].get(backend)

@@ -32,7 +32,8 @@ def test_tiny_run_writes_every_output(tmp_path, mnist_npz, model, grid_size):
     assert config["epochs"] == 2 and config["batch_size"] == 64 and config["seed"] == 7
     assert config["model"] == model and config["ema"] == 0.999
     history = read_history(out / "history.csv")
-    assert history["epoch"] == [0, 1]
+    assert history["epoch"] == [1, 2]  # numbered as the sample grids are
+    assert not any(key.startswith("val_") for key in history)
     assert all(np.isfinite(history["d_loss"])) and all(np.isfinite(history["g_loss"]))
     assert all(rate > 0 for rate in history["images_per_s"])
     for epoch in (1, 2):  # cdcgan: one row of digits 0-9 (16 // 10 rows); dcgan: a 4 x 4 square
@@ -119,7 +120,7 @@ def test_ctrl_c_or_kill_leaves_a_run_that_resumes_with_optimizer_state(tmp_path,
     out = tmp_path / "run"
     command = [sys.executable, "-m", "train", "--data", str(mnist_npz), "--limit", "256",
                "--batch-size", "64", "--epochs", "500", "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=checkout_env())
     metadata = out / "checkpoint" / "training_metadata.json"
     deadline = time.monotonic() + 120
@@ -128,14 +129,15 @@ def test_ctrl_c_or_kill_leaves_a_run_that_resumes_with_optimizer_state(tmp_path,
     assert metadata.exists(), process.stderr.read() if process.poll() is not None else "no checkpoint"
     time.sleep(1.0)  # interrupt somewhere in the middle of a later epoch
     process.send_signal(stop)
-    _, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "--resume" in stderr and "Traceback" not in stderr
+    assert "Epoch 1/500" in stdout and "\x1b" not in stdout and "\r" not in stdout  # a log, not a progress bar
 
     done = json.loads(metadata.read_text())["epoch"]  # epochs the checkpoint holds
     assert done >= 1 and len(read_history(out / "history.csv")["epoch"]) >= done  # no row lost
     history = train(tiny_config(mnist_npz, epochs=done + 1), out, resume=True, verbose=0)
     assert history.epoch == [done]  # only the missing epoch ran
-    assert read_history(out / "history.csv")["epoch"] == list(range(done + 1))
+    assert read_history(out / "history.csv")["epoch"] == list(range(1, done + 2))
     steps_per_epoch = 256 // 64
     gan = history.model
     assert int(gan.g_optimizer.iterations.numpy()) == (done + 1) * steps_per_epoch
@@ -213,7 +215,7 @@ def test_a_time_budget_stops_short_epochs_and_resume_knows_the_time_spent(tmp_pa
     config = tiny_config(mnist_npz, model="dcgan", ema=0, epochs=50, images_per_epoch=64, budget_hours=1e-9)
     train(config, out, verbose=0)
     history = read_history(out / "history.csv")
-    assert history["epoch"] == [0]  # one epoch of one 64-image step, then the budget was spent
+    assert history["epoch"] == [1]  # one epoch of one 64-image step, then the budget was spent
     assert (out / "generator.keras").is_file()
 
 
@@ -230,3 +232,18 @@ def test_python_m_train_on_a_backend_that_cannot_train_is_one_line_exit_2():
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         "error: Keras's torch backend cannot train these GANs: set KERAS_BACKEND to tensorflow or jax"]
+
+
+def test_a_run_numbered_from_0_is_renumbered_from_1_once(tmp_path):
+    from train.report import number_epochs_from_one
+
+    history, quality = tmp_path / "history.csv", tmp_path / "quality.csv"
+    history.write_text("epoch,d_loss,epoch_seconds,g_loss,images_per_s,val_d_loss,val_epoch_seconds\n"
+                       "0,1.3,400,0.7,150,NA,NA\n1,1.2,410,0.8,149,NA,NA\n")
+    quality.write_text("epoch,fid\n1,3.5\n")
+    assert number_epochs_from_one(history, quality)
+    assert read_history(history) == {"epoch": [1, 2], "d_loss": [1.3, 1.2], "epoch_seconds": [400, 410],
+                                     "g_loss": [0.7, 0.8], "images_per_s": [150, 149]}
+    assert read_history(quality)["epoch"] == [2]
+    assert not number_epochs_from_one(history, quality)  # already done: left alone
+    assert read_history(quality)["epoch"] == [2]

@@ -1,6 +1,7 @@
 """What Keras's own callbacks do not do: sample grids, images per second, sample quality."""
 
 import csv
+import sys
 import time
 from pathlib import Path
 
@@ -87,6 +88,23 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def fit_verbosity():
+    """fit()'s verbose: Keras's progress bar on a terminal; one line an epoch in a log file or a
+    pipe, where the bar's escape codes and carriage returns would be noise."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+class HistoryLog(keras.callbacks.CSVLogger):
+    """Keras's CSVLogger with the epochs numbered from 1, as the sample grids, quality.csv and
+    every message number them, and without the empty val_ columns it adds when a run has no
+    validation data."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.keys is None:
+            self.keys = sorted(logs or {})  # set first: CSVLogger would add "val_" + each key
+        super().on_epoch_end(epoch + 1, logs)
+
+
 class QualityLog(keras.callbacks.Callback):
     """Every `every` epochs, the evaluation figures of n fresh samples, one row of quality.csv.
 
@@ -110,7 +128,7 @@ class QualityLog(keras.callbacks.Callback):
         sampler, latent_dim, conditional = keras_sampler(self.generator)
         figures, _ = self.evaluator.figures(*generate(sampler, latent_dim, self.n, conditional=conditional))
         row = {key: figures.get(key) for key in self.COLUMNS[1:7]}
-        row.update(epoch=epoch, min_digit_share=min(figures["digit_shares"]),
+        row.update(epoch=epoch + 1, min_digit_share=min(figures["digit_shares"]),
                    max_digit_share=max(figures["digit_shares"]), floor_fid=self.floor["fid"],
                    floor_inception_score=self.floor["inception_score"])
         new_file = not self.csv_path.is_file()

@@ -5,6 +5,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from train.callbacks import fit_verbosity
 from train.data import load_mnist
 from train.models import ModelFileError, load_keras_model
 
@@ -43,7 +44,7 @@ def to_model_input(images):
     return (np.asarray(images, np.float32)[..., None] - 127.5) / 127.5
 
 
-def train_classifier(data=None, epochs=6, batch_size=128, seed=0, verbose="auto"):
+def train_classifier(data=None, epochs=6, batch_size=128, seed=0, verbose=None):
     """Fit on MNIST's training split; returns the model and its test accuracy."""
     x_train, y_train = load_mnist(data, "train")
     x_test, y_test = load_mnist(data, "test")
@@ -51,7 +52,7 @@ def train_classifier(data=None, epochs=6, batch_size=128, seed=0, verbose="auto"
     return model, accuracy(model, x_test, y_test)
 
 
-def fit_classifier(x_train, y_train, epochs=6, batch_size=128, seed=0, verbose="auto"):
+def fit_classifier(x_train, y_train, epochs=6, batch_size=128, seed=0, verbose=None):
     """The classifier fitted on these uint8 digits and labels, with the project's recipe."""
     keras.utils.set_random_seed(seed)
     model = build_classifier()
@@ -62,7 +63,7 @@ def fit_classifier(x_train, y_train, epochs=6, batch_size=128, seed=0, verbose="
     )
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch: 1e-3 * 0.6**epoch)
     model.fit(to_model_input(x_train), y_train, batch_size=batch_size, epochs=epochs,
-              callbacks=[schedule], verbose=verbose)
+              callbacks=[schedule], verbose=fit_verbosity() if verbose is None else verbose)
     return model
 
 

@@ -68,6 +68,11 @@ def _tf_dataset(images, labels, batch_size, seed, repeat):
     return (dataset.repeat() if repeat else dataset).prefetch(tf.data.AUTOTUNE)
 
 
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else "no message"
+
+
 def _download(split):
     import keras
 
@@ -75,7 +80,8 @@ def _download(split):
         train, test = keras.datasets.mnist.load_data()
     except Exception as error:  # no network, a proxy, a broken cache: all end the same way
         raise DataError(
-            f"could not download MNIST ({type(error).__name__}); pass --data with a local mnist.npz"
+            f"could not download MNIST ({type(error).__name__}: {_first_line(error)}); "
+            "pass --data with a local mnist.npz"
         ) from None
     return train if split == "train" else test
 

@@ -20,6 +20,32 @@ def read_history(history_csv):
     return columns
 
 
+def number_epochs_from_one(history_csv, quality_csv):
+    """A run written before epochs were numbered from 1 (its history.csv has Keras's empty val_
+    columns): both files rewritten, epochs + 1, without those columns. True if it was one."""
+    with open(history_csv, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    if not rows or not any(key.startswith("val_") for key in rows[0]):
+        return False
+    for path in (quality_csv, history_csv):  # history last: it marks the run as done
+        if not Path(path).is_file():
+            continue
+        with open(path, newline="") as stream:
+            table = list(csv.DictReader(stream))
+        columns = [key for key in table[0] if not key.startswith("val_")] if table else []
+        for row in table:
+            row["epoch"] = str(int(row["epoch"]) + 1)
+        save_atomically(path, lambda tmp: _write_rows(tmp, columns, table))
+    return True
+
+
+def _write_rows(path, columns, rows):
+    with open(path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def hours_by_epoch(history):
     """{epoch: hours of training up to its end} from a read_history() of history.csv (the epochs'
     own seconds: evaluations are not counted)."""
@@ -37,7 +63,7 @@ def _number(text):
         return None
 
 
-def plot_losses(history_csv, out_png):
+def plot_losses(history_csv, out_png, title="GAN losses"):
     """Both networks' losses per epoch, one PNG."""
     import matplotlib
 
@@ -45,13 +71,13 @@ def plot_losses(history_csv, out_png):
     import matplotlib.pyplot as plt
 
     history = read_history(history_csv)
-    epochs = [int(epoch) + 1 for epoch in history.get("epoch", [])]
+    epochs = [int(epoch) for epoch in history.get("epoch", [])]
     figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
     axes.plot(epochs, history.get("d_loss", []), marker="o", label="discriminator")
     axes.plot(epochs, history.get("g_loss", []), marker="o", label="generator")
     axes.set_xlabel("epoch")
     axes.set_ylabel("BCE loss")
-    axes.set_title("DCGAN losses")
+    axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

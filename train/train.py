@@ -7,7 +7,8 @@ from pathlib import Path
 import keras
 
 from digitgen.quiet import native_chatter_silenced
-from train.callbacks import InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget, grid_inputs
+from train.callbacks import (HistoryLog, InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget,
+                             fit_verbosity, grid_inputs)
 from train.config import TrainConfig
 from train.batches import ShuffledBatches
 from train.data import load_mnist, make_dataset
@@ -15,7 +16,7 @@ from train.device import PLACEMENTS, pick_placement, use_mixed_precision
 from train.gan import BACKEND_STEPS, GAN
 from train.losses import LOSSES
 from train.models import MODELS
-from train.report import hours_by_epoch, make_gif, plot_losses, read_history
+from train.report import hours_by_epoch, make_gif, number_epochs_from_one, plot_losses, read_history
 
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
@@ -35,6 +36,8 @@ def prepare_run(config: TrainConfig, out_dir: Path, resume: bool) -> TrainConfig
         if not (out_dir / CONFIG_FILE).is_file() or not checkpoint.is_dir():
             raise RunError(f"{out_dir}: no run to resume (no {CONFIG_FILE} and {CHECKPOINT_DIR}/)")
         saved = TrainConfig.load(out_dir / CONFIG_FILE)
+        if (out_dir / HISTORY_FILE).is_file() and number_epochs_from_one(out_dir / HISTORY_FILE, out_dir / QUALITY_FILE):
+            print(f"{out_dir}: history.csv and quality.csv renumbered from epoch 1, as the sample grids are")
         saved.epochs, saved.data = config.epochs, config.data or saved.data
         if config.eval_every:  # given again: a new cadence; else the run keeps its own
             saved.eval_every, saved.eval_samples = config.eval_every, config.eval_samples
@@ -44,8 +47,11 @@ def prepare_run(config: TrainConfig, out_dir: Path, resume: bool) -> TrainConfig
     return config
 
 
-def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="auto"):
-    """Train (or continue) the GAN into out_dir; returns the Keras History."""
+def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose=None):
+    """Train (or continue) the GAN into out_dir; returns the Keras History. verbose: fit()'s;
+    by default a progress bar on a terminal, one line an epoch elsewhere (no escape codes in a log)."""
+    if verbose is None:
+        verbose = fit_verbosity()
     config = prepare_run(config, out_dir, resume)
     backend = keras.backend.backend()
     if backend not in BACKEND_STEPS or backend not in PLACEMENTS:
@@ -95,7 +101,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
         Throughput(images_per_step),
         SampleGrid(gan.sampler, *grid_inputs(generator, config.grid_size, config.latent_dim),
                    out_dir=out_dir / SAMPLES_DIR),
-        keras.callbacks.CSVLogger(str(out_dir / HISTORY_FILE), append=True),
+        HistoryLog(str(out_dir / HISTORY_FILE), append=True),
     ]
     if config.budget_hours:
         callbacks.append(TimeBudget(config.budget_hours, training_seconds(out_dir)))
@@ -118,7 +124,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose="aut
         shuffle=False,  # the pipeline shuffles
         verbose=verbose,
     )
-    save_outputs(gan, out_dir)
+    save_outputs(gan, out_dir, config.model)
     return history
 
 
@@ -156,7 +162,7 @@ def training_seconds(out_dir: Path) -> float:
     return 3600 * max(hours_by_epoch(read_history(out_dir / HISTORY_FILE)).values(), default=0.0)
 
 
-def save_outputs(gan: GAN, out_dir: Path):
+def save_outputs(gan: GAN, out_dir: Path, model_name: str):
     """The networks as plain .keras files (the generator: its weight average, when there is one),
     the loss plot and the progress GIF."""
     for name, model in (("generator", gan.sampler), ("discriminator", gan.discriminator)):
@@ -165,7 +171,7 @@ def save_outputs(gan: GAN, out_dir: Path):
         model.save(tmp)
         tmp.replace(path)
     if (out_dir / HISTORY_FILE).is_file():
-        plot_losses(out_dir / HISTORY_FILE, out_dir / "losses.png")
+        plot_losses(out_dir / HISTORY_FILE, out_dir / "losses.png", title=f"{model_name} losses")
     if (out_dir / QUALITY_FILE).is_file():
         plot_quality_over_training(out_dir)
     make_gif(sorted((out_dir / SAMPLES_DIR).glob("epoch_*.png")), out_dir / "progress.gif")
