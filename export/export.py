@@ -64,11 +64,15 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
         metadata = {"latent_dim": latent_dim, "conditional": conditional,
                     "value_range": list(parity.VALUE_RANGE),
                     **{f"version_{tool}": version for tool, version in tool_versions().items()}}
+        echo(f"converting {generator_path.name} to ONNX (tf2onnx) and its numpy graph")
         to_onnx(generator, staging / ONNX_FILE, make_contract(latent_dim, conditional), metadata)
         write_numpy_graph(staging / ONNX_FILE, staging / NUMPY_FILE)
+        echo(f"converting to int8 TFLite, calibrated on {n_calibration:,} inputs")
         to_tflite_int8(generator, staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
                        calibration_inputs(make_contract(latent_dim, conditional), n_calibration, CALIBRATION_SEED))
 
+        echo(f"checking parity on {n_latents:,} latents: Keras, ONNX, numpy, int8 TFLite"
+             + (", and the classifier's labels" if classifier else ""))
         checks, per_digit = check_parity(generator, staging, n_latents, classifier, label_gate)
         report = parity.report(checks, n_latents, PARITY_SEED)
         report["label_classifier"] = str(classifier_path) if classifier else None

@@ -79,6 +79,10 @@ def test_cli_writes_report_and_figure(tmp_path, mnist_npz):
     assert set(report["generators"][0]["gates"]) == {"fid_vs_floor", "inception_score", "digit_shares", "label_accuracy"}
     assert (tmp_path / "evaluation.png").stat().st_size > 10_000
     assert "inception_score" in result.stdout
+    # 200 samples: figures reported, gates not judged (small-sample FID would mislead), stages shown
+    assert report["judged"] is False and report["passed"] is None and report["generators"][0]["passed"] is None
+    assert "warning: 200 samples" in result.stdout and "PASS" not in result.stdout and "FAIL" not in result.stdout
+    assert "generator.onnx: generating and judging 200 digits" in result.stdout
 
 
 @pytest.mark.parametrize("args, message", [
@@ -86,6 +90,7 @@ def test_cli_writes_report_and_figure(tmp_path, mnist_npz):
     (["--generator", "model.txt"], "expected a .keras, .onnx, .tflite generator"),
     (["--generator", "missing.onnx", "--classifier", "nope.keras"], "no classifier"),
     ([], "at least one --generator"),
+    (["--generator", "missing.onnx", "--n", "500", "--strict"], "--strict judges the gates, which need --n 10000"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, mnist_npz, args, message):
     if "--classifier" not in args:
@@ -107,13 +112,13 @@ def test_eval_every_records_quality_per_epoch_also_after_resume(tmp_path, mnist_
                          eval_every=1, eval_samples=64)
     train(config, out, verbose=0)
     quality = read_history(out / "quality.csv")
-    assert quality["epoch"] == [0.0, 1.0]
+    assert quality["epoch"] == [1.0, 2.0]
     assert all(0 <= value <= 1 for value in quality["label_accuracy"])  # cdcgan, the default: digits asked
     assert all(value > 0 for value in quality["fid"]) and all(1 <= v <= 10 for v in quality["inception_score"])
     assert (out / "quality.png").is_file()
     # A resumed run keeps recording quality without being told again.
     train(TrainConfig(data=str(mnist_npz), epochs=3), out, resume=True, verbose=0)
-    assert read_history(out / "quality.csv")["epoch"] == [0.0, 1.0, 2.0]
+    assert read_history(out / "quality.csv")["epoch"] == [1.0, 2.0, 3.0]
 
 
 def test_discriminator_finetune_reports_both_classifiers(tmp_path, mnist_npz, classifier):

@@ -12,6 +12,7 @@ import export.export as exporting
 from tests.conftest import checkout_env
 from export.cli import export_command
 from export.manifest import sha256
+from export.numpy_graph import write_numpy_graph
 from train.classifier import load_classifier
 from export.convert import calibration_inputs
 from digitgen import DigitGenerator
@@ -84,6 +85,9 @@ def test_export_passes_and_writes_a_complete_manifest(exported, generator_file):
         assert entry["inputs"] == make_contract(100, False, entry["inputs"]["noise"]["shape"][0])
         assert entry["output"]["name"] == "images"
     assert manifest["conditional"] is False
+    assert set(manifest["models"]) == {"onnx", "tflite", "numpy"}
+    assert manifest["models"]["numpy"]["data"] == manifest["models"]["onnx"]["data"]  # the same weights file
+    assert gates[("numpy", "max_grey_levels_vs_onnx")]["passed"]
     assert all(manifest["tools"][tool] for tool in ("tensorflow", "keras", "tf2onnx", "onnx"))
     assert not list(out.glob(".export-*"))  # the staging folder is gone
 
@@ -124,11 +128,13 @@ def test_tflite_weights_and_activations_are_int8(exported):
 def test_gate_catches_a_perturbed_onnx_model(exported, generator_file, tmp_path):
     out, _ = exported
     perturb_onnx(out / "generator.onnx", tmp_path / "generator.onnx")
+    write_numpy_graph(tmp_path / "generator.onnx", tmp_path / "generator_numpy.json")  # the same perturbed graph
     (tmp_path / "generator_int8.tflite").write_bytes((out / "generator_int8.tflite").read_bytes())
 
     checks, _ = exporting.check_parity(exporting.load_generator(generator_file), tmp_path, 512)
     verdicts = {(c.model, c.metric): c.passed for c in checks}
     assert verdicts[("onnx", "max_abs")] is False
+    assert verdicts[("numpy", "max_abs_vs_onnx")] is True  # numpy runs what onnxruntime runs, perturbed or not
     assert verdicts[("tflite_int8", "psnr_db")] is True
 
 
@@ -141,7 +147,7 @@ def test_gates_catch_a_wrong_tflite_model(tmp_path):
     contract = make_contract(100, conditional, exporting.TFLITE_BATCH)
     exporting.to_tflite_int8(other, tmp_path / "generator_int8.tflite", contract,
                              calibration_inputs(contract, 64, seed=0))
-    for name in ("generator.onnx", "generator.onnx.data"):
+    for name in ("generator.onnx", "generator.onnx.data", "generator_numpy.json"):
         (tmp_path / name).write_bytes((ROOT / "artifacts" / name).read_bytes())
 
     checks, _ = exporting.check_parity(shipped, tmp_path, 512, load_classifier(CLASSIFIER))

@@ -25,6 +25,10 @@ DIGITS = 10
 INT8_FID_TOLERANCE = 0.10
 MIN_LABEL_AGREEMENT = 0.99
 GENERATOR_SUFFIXES = (".keras", ".onnx", ".tflite")
+# The gates are calibrated at 10,000 samples. FID is biased upward at small n, the real floor's
+# more than a generator's, so their ratio means nothing elsewhere: measured on the shipped model,
+# FID / floor was 1.57 at n = 500, 2.87 at 2,000, 3.82 at 5,000 and 5.14 at 10,000.
+MIN_JUDGED_SAMPLES = 10_000
 
 
 class EvaluationError(Exception):
@@ -145,13 +149,17 @@ def _gate(value, threshold, rule):
     return {"value": float(value), "threshold": threshold, "rule": rule, "passed": bool(passed)}
 
 
-def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
-    """The report for one or more generators (the first is the reference), and their samples."""
+def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED, echo=print):
+    """The report for one or more generators (the first is the reference), and their samples.
+    Below MIN_JUDGED_SAMPLES the figures are reported and the gates not judged (passed: None)."""
     samplers = [(Path(path), *load_sampler(path)) for path in generator_paths]
+    echo("judging MNIST's test set with the classifier")
     test_images, test_labels = load_mnist(data, "test")
     train_images, _ = load_mnist(data, "train")
     evaluator = Evaluator(classifier, test_images, test_labels)
+    echo(f"the real floor: {min(n, len(train_images)):,} training digits against the test set")
     floor = evaluator.floor(train_images, n)
+    judged = n >= MIN_JUDGED_SAMPLES
     report = {
         "samples": {"count": n, "latents": "N(0, 1)", "numpy_default_rng_seed": seed,
                     "digits": "conditional generators: 0-9 in turn, n/10 of each"},
@@ -161,6 +169,7 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
     }
     samples, reference = {}, None
     for path, sampler, latent_dim, conditional in samplers:
+        echo(f"{path.name}: generating and judging {n:,} digits")
         images, asked = generate(sampler, latent_dim, n, seed, conditional=conditional)
         figures, probabilities = evaluator.figures(images, asked)
         labels = probabilities.argmax(axis=1)
@@ -170,14 +179,16 @@ def evaluate(generator_paths, classifier, data=None, n=10000, seed=SAMPLE_SEED):
             reference = (figures, labels)
         else:
             entry["gates"].update(comparison_gates(reference[0], figures, reference[1], labels))
-        entry["passed"] = all(gate["passed"] for gate in entry["gates"].values())
+        entry["passed"] = all(gate["passed"] for gate in entry["gates"].values()) if judged else None
         report["generators"].append(entry)
         samples[str(path)] = (images, probabilities)
-    report["passed"] = all(entry["passed"] for entry in report["generators"])
+    report["judged"] = judged
+    report["passed"] = all(entry["passed"] for entry in report["generators"]) if judged else None
     return report, samples
 
 
-def classification_accuracy_score(sampler, latent_dim, n, data=None, epochs=6, seed=CAS_SEED, verbose=0):
+def classification_accuracy_score(sampler, latent_dim, n, data=None, epochs=6, seed=CAS_SEED, verbose=0,
+                                  echo=print):
     """Classification Accuracy Score (Ravuri & Vinyals 2019): the project's classifier trained on n
     generated digits (labels: the digits asked for, balanced) and tested on the real test set,
     beside the same classifier trained on the first n real training digits. Returns the figures
@@ -185,6 +196,7 @@ def classification_accuracy_score(sampler, latent_dim, n, data=None, epochs=6, s
     from train.classifier import fit_classifier, predict_labels
     from train.finetune import confusion_matrix
 
+    echo(f"classification accuracy score: the classifier trained on {n:,} generated digits, then on {n:,} real ones")
     synthetic_images, synthetic_labels = generate(sampler, latent_dim, n, seed, conditional=True)
     real_images, real_labels = load_mnist(data, "train", n)
     test_images, test_labels = load_mnist(data, "test")
@@ -208,7 +220,10 @@ def write_json(report, path):
 def summary(report):
     """The report as a console table: each figure for the floor and each generator."""
     columns = [("real floor", report["floor"])] + [(Path(g["file"]).name, g) for g in report["generators"]]
-    lines = [f"classifier test accuracy: {report['classifier']['test_accuracy']:.4f}",
+    lines = [] if report.get("judged", True) else [
+        f"warning: {report['samples']['count']:,} samples: under {MIN_JUDGED_SAMPLES:,}, FID and Inception Score "
+        "are biased (the floor's most) and the gates are not judged; use --n 10000"]
+    lines += [f"classifier test accuracy: {report['classifier']['test_accuracy']:.4f}",
              f"{'':18s}" + "".join(f"{name[:22]:>24s}" for name, _ in columns)]
     for key in ("fid", "inception_score", "label_accuracy", "mean_confidence", "precision", "recall"):
         lines.append(f"{key:18s}" + "".join(
@@ -217,7 +232,7 @@ def summary(report):
         f"{min(f['digit_shares']):11.3f} – {max(f['digit_shares']):.3f}  " for _, f in columns))
     for entry in report["generators"]:
         for name, gate in entry["gates"].items():
-            verdict = "PASS" if gate["passed"] else "FAIL"
+            verdict = ("PASS" if gate["passed"] else "FAIL") if report.get("judged", True) else "not judged"
             lines.append(f"{Path(entry['file']).name}: {name} {_show(gate['value'])} "
                          f"(gate {gate.get('rule', 'in')} {_show(gate['threshold'])}) {verdict}")
     if "classification_accuracy_score" in report:

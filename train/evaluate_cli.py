@@ -40,6 +40,10 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
     confidence, precision and recall, each beside real data's own figures."""
     if not generators and not train_classifier:
         raise click.UsageError("give at least one --generator (or --train-classifier)")
+    from train.evaluate import MIN_JUDGED_SAMPLES
+
+    if strict and n < MIN_JUDGED_SAMPLES:
+        raise click.UsageError(f"--strict judges the gates, which need --n {MIN_JUDGED_SAMPLES} or more")
     from train import import_backend_quietly
 
     import_backend_quietly()
@@ -63,10 +67,10 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
             sampler, latent_dim, conditional = load_sampler(generators[0])
             if not conditional:
                 raise CommandError(f"--cas: {generators[0]} is unconditional: its digits have no labels")
-        report, samples = evaluate(generators, classifiers.load_classifier(classifier), data, n)
+        report, samples = evaluate(generators, classifiers.load_classifier(classifier), data, n, echo=click.echo)
         if cas:
             report["classification_accuracy_score"], cas_matrices = classification_accuracy_score(
-                sampler, latent_dim, cas, data)
+                sampler, latent_dim, cas, data, echo=click.echo)
     except (DataError, EvaluationError, classifiers.ClassifierError) as error:
         raise CommandError(str(error)) from None
     out = out or generators[0].parent
@@ -81,7 +85,7 @@ def evaluate_command(generators, data, n, out, classifier, train_classifier, str
                            f"{scores[f'{name}_test_accuracy']:.2%} on real test digits", out / f"cas_{name}.png")
     click.echo(summary(report))
     click.echo(f"wrote {out / 'evaluation.json'} and {out / 'evaluation.png'}")
-    if strict and not report["passed"]:
+    if strict and report["passed"] is False:
         raise SystemExit(GATES_FAILED)
 
 
