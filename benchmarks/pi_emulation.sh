@@ -92,9 +92,10 @@ trap cleanup EXIT
 # --- arm64: PyPI's aarch64 wheels, fetched here (the root's pip would be emulated: slow)
 make_root arm64 "$WORK/arm64" python3,python3-venv,ca-certificates
 rm -rf "$WORK/arm64/wheels" && mkdir -p "$WORK/arm64/wheels"
+PLATFORMS=(--platform manylinux2014_aarch64)  # every manylinux tag bookworm's glibc 2.36 accepts
+for minor in $(seq 17 36); do PLATFORMS+=(--platform "manylinux_2_${minor}_aarch64"); done
 "$WORK/x86-venv/bin/pip" download -q --only-binary=:all: --python-version 3.11 --implementation cp \
-  --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
-  -d "$WORK/arm64/wheels" "$WHEEL" 'ai-edge-litert>=2.3'
+  "${PLATFORMS[@]}" -d "$WORK/arm64/wheels" "$WHEEL" 'ai-edge-litert>=2.3'
 cp "$WHEEL" "$WORK/arm64/wheels/"
 chroot "$WORK/arm64" /bin/sh -c "rm -rf /venv && python3 -m venv /venv && /venv/bin/pip install -q --no-index --find-links /wheels /wheels/$(basename "$WHEEL") ai-edge-litert"
 for pi in "pi4 cortex-a72 0xd08 fp asimd evtstrm crc32 cpuid" "pi5 cortex-a76 0xd0b fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp"; do

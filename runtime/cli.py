@@ -290,8 +290,11 @@ def dataset(group_options, n, out, seed, digits, test_n, force, model, backend, 
 @model_options
 @click.pass_obj
 def info(group_options, model, backend, threads):
-    """Show the model, its input contract, its manifest (files, sizes, sha256) and the versions in use."""
+    """Show the model, its input contract, its manifest (files, sizes, sha256), the versions in use,
+    and its model card's key figures."""
     import numpy as np
+
+    from digitgen.model_files import MODEL_CARD_FILE, read_model_card
 
     generator = load_generator(model, backend, threads, group_options)
     manifest = generator.manifest or {}
@@ -314,6 +317,11 @@ def info(group_options, model, backend, threads):
             click.echo(f"  {'':7s} {data['name']}  {data['size']:,} bytes  sha256 {data['sha256'][:16]}…  (its weights)")
     tools = ", ".join(f"{k} {v}" for k, v in manifest.get("tools", {}).items() if v)
     click.echo(f"  made with {tools}")
+    card = read_model_card(generator.model_path.parent)
+    if card:
+        click.echo(f"model card {generator.model_path.parent / MODEL_CARD_FILE}")
+        for key, value in card.items():
+            click.echo(f"  {key.replace('_', ' '):26s} {value}")
 
 
 @cli.command()

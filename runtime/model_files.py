@@ -118,6 +118,28 @@ def _locate(model, backend):
     return path, None  # no manifest: the caller checks the model's input and output shapes
 
 
+MODEL_CARD_FILE = "MODEL_CARD.md"
+
+
+def read_model_card(folder):
+    """The model card's key figures: the `key: value` lines of its front matter (between the
+    first two `---` lines, Hugging Face style), as strings; {} without a card or front matter."""
+    try:
+        lines = (Path(folder) / MODEL_CARD_FILE).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not lines or lines[0].strip() != "---" or "---" not in (line.strip() for line in lines[1:]):
+        return {}
+    figures = {}
+    for line in lines[1:]:
+        if line.strip() == "---":
+            break
+        key, colon, value = line.partition(":")
+        if colon and key.strip() and not key.startswith((" ", "#")):
+            figures[key.strip()] = value.strip().strip('"')
+    return figures
+
+
 def read_manifest(path):
     """The manifest, every field the runtime uses checked: a bad one is a ModelError, never a
     KeyError or a file outside the model's folder."""
