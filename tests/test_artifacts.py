@@ -58,3 +58,21 @@ def test_evaluation_report_is_about_the_shipped_generators():
     assert cas["n"] == 60_000 and cas["test_images"] == 10_000
     assert 0.85 <= cas["synthetic_test_accuracy"] < cas["real_test_accuracy"]
     assert (ARTIFACTS / "cas_synthetic.png").is_file() and (ARTIFACTS / "cas_real.png").is_file()
+
+
+def test_the_model_card_states_what_the_evaluation_measured():
+    import pytest
+
+    from digitgen.model_files import read_model_card
+
+    card = read_model_card(ARTIFACTS)
+    evaluation = json.loads((ARTIFACTS / "evaluation.json").read_text())
+    manifest = json.loads((ARTIFACTS / "manifest.json").read_text())
+    shipped = evaluation["generators"][0]
+    assert card["source_sha256"] == manifest["source"]["sha256"] == shipped["sha256"]  # the card's model is the one shipped
+    for key in ("fid", "inception_score", "label_accuracy"):
+        assert float(card[key]) == pytest.approx(shipped[key], abs=1e-4), key
+    assert float(card["fid_floor"]) == pytest.approx(evaluation["floor"]["fid"], abs=1e-4)
+    cas = evaluation["classification_accuracy_score"]
+    assert float(card["cas_synthetic"]) == pytest.approx(cas["synthetic_test_accuracy"], abs=1e-4)
+    assert float(card["cas_real"]) == pytest.approx(cas["real_test_accuracy"], abs=1e-4)

@@ -28,14 +28,17 @@ def test_the_wheel_installs_one_package_digitgen_with_its_model(wheel):
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"digitgen"}
     assert {"digitgen/model/generator.onnx", "digitgen/model/generator.onnx.data", "digitgen/model/generator_int8.tflite",
-            "digitgen/model/generator_numpy.json", "digitgen/model/manifest.json", "digitgen/cli.py"} <= set(names)
+            "digitgen/model/generator_numpy.json", "digitgen/model/manifest.json", "digitgen/model/MODEL_CARD.md",
+            "digitgen/cli.py"} <= set(names)
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)  # MIT, as the metadata says
     archive = zipfile.ZipFile(wheel)
     for name in names:
         if name.endswith(".py"):
             source = archive.read(name).decode()
             assert not any(f"import {m}" in source or f"from {m}" in source for m in TRAINING_SIDE), name
     metadata = archive.read(next(n for n in names if n.endswith("METADATA"))).decode()
-    assert "Name: digitgen-mnist" in metadata
+    assert "Name: digitgen-mnist" in metadata and "License-Expression: MIT" in metadata
+    assert "License-File: LICENSE" in metadata
     entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "digitgen = digitgen.cli:main" in entry_points
 

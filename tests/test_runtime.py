@@ -278,6 +278,7 @@ def test_cli_info_bench_help_and_version():
     runner = CliRunner()
     info = runner.invoke(cli, ["info"])
     assert info.exit_code == 0 and "sha256 verified" in info.output and "tf2onnx" in info.output
+    assert "model card" in info.output and "label accuracy" in info.output and "fid floor" in info.output
     bench = runner.invoke(cli, ["--backend", "onnx", "bench", "--seconds", "0.1"])
     assert bench.exit_code == 0 and "batch  256" in bench.output and "images/s" in bench.output
     assert "Examples" in runner.invoke(cli, ["--help"]).output
