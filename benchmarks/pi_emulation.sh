@@ -38,7 +38,7 @@ COMMANDS=(
 
 run_commands() {  # run_commands <label> <out folder here> <the same folder as the command sees it> <digitgen...>
   local label=$1 out=$2 seen=$3; shift 3
-  mkdir -p "$out"
+  rm -rf "$out" && mkdir -p "$out"  # digitgen replaces no file: each run starts empty
   for entry in "${COMMANDS[@]}"; do
     local args=${entry#*|}
     # shellcheck disable=SC2086
