@@ -81,7 +81,11 @@ class OnnxBackend(Engine):
     name = "onnx"
 
     def __init__(self, path, threads=None, contract=None, verification=None):
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError as error:  # installed but broken (a wheel for another CPU, say)
+            raise BackendMissing(f"onnxruntime cannot be imported ({_first_line(error)}): "
+                                 "reinstall it, or use --backend numpy") from None
 
         self.path, self.version = path, ort.__version__
         fingerprint = verification.fingerprint if verification is not None else None
@@ -271,13 +275,14 @@ BACKENDS = {"onnx": OnnxBackend, "tflite": TFLiteBackend, "numpy": NumpyBackend}
 
 
 def default_backend():
-    """onnx where onnxruntime can be imported, else numpy (32-bit Raspberry Pi OS has no
-    onnxruntime). An import, not a look for the package: the onnx backend imports it next anyway."""
+    """onnx where onnxruntime is installed, else numpy (32-bit Raspberry Pi OS has no onnxruntime).
+    Looked up, not imported: the import stays beside the model's sha256 check, which it overlaps."""
+    from importlib.util import find_spec
+
     try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
+        return "onnx" if find_spec("onnxruntime") is not None else "numpy"
+    except (ImportError, ValueError):  # a finder that refuses it: as good as absent
         return "numpy"
-    return "onnx"
 
 
 def _tensor_name(name):
