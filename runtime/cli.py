@@ -46,7 +46,8 @@ def model_options(function=None, *, threads_default="one per core"):
                                  "without onnxruntime). Default: from --model's suffix, else onnx, or "
                                  "numpy where onnxruntime is not installed.")(function)
     function = click.option("--model", type=click.Path(exists=True, path_type=Path), default=None,
-                            help="An exported .onnx or .tflite file, or a folder with manifest.json. "
+                            help="An exported .onnx, .tflite or numpy graph (.json) file, or a folder with "
+                                 "manifest.json. "
                                  "Default: the bundled model.")(function)
     return function
 
@@ -367,7 +368,8 @@ def bench(group_options, model, backend, threads, seconds):
 def serve(group_options, host, port, workers, queue_depth, timeout, max_connections, client_timeout, access_log,
           model, backend, threads):
     """Serve digits over HTTP (needs pip install 'digitgen-mnist[serve]'): /digits, /number/2026,
-    /labeled, /info, /health. SIGTERM or Ctrl-C finishes the requests in flight, then exits 0."""
+    /labeled, /info, /health, and a page for people at /. SIGTERM or Ctrl-C finishes the requests
+    in flight, then exits 0."""
     try:
         import uvicorn
 
