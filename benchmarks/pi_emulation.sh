@@ -75,8 +75,9 @@ make_root() {  # make_root <arch> <folder> <packages>
 # An ARM /proc/cpuinfo: under qemu-user, onnxruntime and LiteRT read the host's x86 one and crash
 # (an emulator artefact; a Pi has its own).
 arm_cpuinfo() {  # arm_cpuinfo <part number> <features>
-  for cpu in 0 1 2 3; do
-    printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: %s\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: %s\nCPU revision\t: 3\n\n' "$cpu" "$2" "$1"
+  local core
+  for core in 0 1 2 3; do
+    printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: %s\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: %s\nCPU revision\t: 3\n\n' "$core" "$2" "$1"
   done
 }
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from train.callbacks import fit_verbosity
 from train.data import load_mnist
 
 
@@ -48,7 +47,10 @@ def finetune(discriminator, baseline, data=None, epochs=3, seed=0, verbose=None)
     model = discriminator_classifier(discriminator)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(to_model_input(x_train), y_train, batch_size=128, epochs=epochs, verbose=fit_verbosity() if verbose is None else verbose)
+    from train.callbacks import fit_verbosity  # Keras: not at import, which --help makes
+
+    model.fit(to_model_input(x_train), y_train, batch_size=128, epochs=epochs,
+              verbose=fit_verbosity() if verbose is None else verbose)
     matrices = {
         "discriminator": confusion_matrix(y_test, predict_labels(model, x_test)),
         "baseline": confusion_matrix(y_test, predict_labels(baseline, x_test)),
