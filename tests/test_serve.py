@@ -160,7 +160,8 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_0(tmp_path):
     import httpx2 as httpx
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "digitgen", "serve", "--port", str(port), "--workers", "1"],
+    server = subprocess.Popen([sys.executable, "-m", "digitgen", "serve", "--port", str(port), "--workers", "1",
+                               "--timeout", "120"],  # a loaded machine must not turn it into a 504
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"

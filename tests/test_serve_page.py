@@ -62,7 +62,8 @@ def cli_png(command, tmp_path):
     """The PNG that the page's command line writes (run here with --out redirected)."""
     arguments = shlex.split(command)[1:]
     arguments[arguments.index("--out") + 1] = str(tmp_path / "cli.png")
-    result = subprocess.run([sys.executable, "-m", "digitgen", *arguments], capture_output=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "digitgen", *arguments, "--force"], capture_output=True,
+                            timeout=60)
     assert result.returncode == 0, result.stderr
     return (tmp_path / "cli.png").read_bytes()
 

@@ -127,7 +127,7 @@ def test_a_model_without_a_manifest_is_not_cached(cache, tmp_path):
 def test_the_first_start_of_the_command_is_silent(cache, tmp_path):
     """onnxruntime warns when it saves a graph laid out for one CPU: that is what the key is for."""
     for attempt in range(2):
-        result = subprocess.run([sys.executable, "-m", "digitgen", "--seed", "1", "--out", str(tmp_path / "d.png")],
+        result = subprocess.run([sys.executable, "-m", "digitgen", "--seed", "1", "--out", str(tmp_path / f"d{attempt}.png")],
                                 capture_output=True, text=True)
         assert result.returncode == 0 and result.stderr == "", result.stderr
     assert len(entries(cache)) == 1
