@@ -30,9 +30,12 @@ TRAINING_SIDE = ("tensorflow", "keras", "tf2onnx", "tf_keras")
 # seed 42, 16 digits, default grid: the PNG's sha256 for the bundled model (by its weights' sha256);
 # re-pinned for digitgen's own PNG encoder, whose pixels are those of the Pillow-written f50c604f…
 PINNED_PNG = {
-    # the shipped model: cdcgan, 12 epochs of full MNIST (lr 2e-4, beta1 0.5, batch 128, EMA 0.999, float32)
+    # the 12-epoch cdcgan (lr 2e-4, beta1 0.5, batch 128, EMA 0.999, float32), shipped before
     "5451576db112487226f53650417cabbca5784c6f44d0784344758545046cb8ab":
         "355b4d325d65b4e0b29bdc4100e1e2fa35711d8804b9785ce7dffc8ce5fdf87d",
+    # the shipped model: cdcgan-proj, 12 epochs of full MNIST (lr 2e-4, beta1 0.5, batch 64, EMA 0.999)
+    "234c79aa6e4af51fff2abf4b4f2435ff55311e271dd4110e47e288faf322c06b":
+        "558ffbb7c9288e7374989242cf6b21571843ba8efd65b831e99724ef1eabfb89",
 }
 
 
