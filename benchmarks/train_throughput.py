@@ -27,12 +27,13 @@ def tensorflow_plain_loop(images, batch_size, lr):
     import keras
     import tensorflow as tf
 
+    from digitgen.images import to_unit_range
     from train.models import build_discriminator, build_generator
 
     generator, discriminator = build_generator(), build_discriminator()
     g_opt, d_opt = keras.optimizers.Adam(lr), keras.optimizers.Adam(lr)
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
-    scaled = (images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
+    scaled = to_unit_range(images.reshape(-1, 28, 28, 1).astype("float32"))
     dataset = tf.data.Dataset.from_tensor_slices(scaled).shuffle(len(images)).batch(batch_size)
 
     @tf.function
@@ -62,7 +63,7 @@ def jax_plain_loop(images, batch_size, lr):
     import keras
     import numpy as np
 
-    from train.batches import scaled
+    from digitgen.images import to_unit_range
     from train.losses import bce_discriminator, bce_generator
     from train.models import build_discriminator, build_generator
 
@@ -70,7 +71,7 @@ def jax_plain_loop(images, batch_size, lr):
     g_opt, d_opt = keras.optimizers.Adam(lr), keras.optimizers.Adam(lr)
     g_opt.build(generator.trainable_variables)
     d_opt.build(discriminator.trainable_variables)
-    real_images = scaled(images)
+    real_images = to_unit_range(images[..., None].astype(np.float32))
 
     def d_loss_of(d_weights, d_state, g_weights, g_state, real, noise):
         fake, g_state = generator.stateless_call(g_weights, g_state, noise, training=True)
@@ -141,7 +142,7 @@ def digitgen_fit(images, labels, batch_size, lr, mixed_precision=False, model="d
 
 def measure(args):
     """In a child process on one backend: {contender: [images/s per round]}."""
-    from train import import_backend_quietly
+    from train.extras import import_backend_quietly
 
     import_backend_quietly()
     import keras

@@ -12,6 +12,8 @@ from export.numpy_graph import write_numpy_graph
 from digitgen.backends import NumpyBackend, OnnxBackend, TFLiteBackend
 from digitgen.contract import DIGIT, NOISE, make_contract
 from digitgen.images import to_uint8
+from train.classifier import ClassifierError, load_classifier as load_keras_classifier, predict_probabilities
+from train.models import ModelFileError, is_conditional, latent_size, load_generator as load_keras_generator
 
 ONNX_FILE = "generator.onnx"
 ONNX_DATA_FILE = ONNX_FILE + DATA_SUFFIX
@@ -27,19 +29,15 @@ class ExportError(Exception):
 
 
 def load_generator(path):
-    from train.models import ModelFileError, load_generator as load
-
     try:
-        return load(path)
+        return load_keras_generator(path)
     except ModelFileError as error:
         raise ExportError(str(error)) from None
 
 
 def load_classifier(path):
-    from train.classifier import ClassifierError, load_classifier as load
-
     try:
-        return load(path)
+        return load_keras_classifier(path)
     except ClassifierError as error:
         raise ExportError(str(error)) from None
 
@@ -55,22 +53,12 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
     generator_path, out_dir = Path(generator_path), Path(out_dir)
     generator = load_generator(generator_path)
     classifier = load_classifier(classifier_path) if classifier_path else None
-    from train.models import is_conditional, latent_size
-
     latent_dim, conditional = latent_size(generator), is_conditional(generator)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as staging:
         staging = Path(staging)
-        metadata = {"latent_dim": latent_dim, "conditional": conditional,
-                    "value_range": list(parity.VALUE_RANGE),
-                    **{f"version_{tool}": version for tool, version in tool_versions().items()}}
         echo(f"converting {generator_path.name} to ONNX (tf2onnx) and its numpy graph")
-        to_onnx(generator, staging / ONNX_FILE, make_contract(latent_dim, conditional), metadata)
-        write_numpy_graph(staging / ONNX_FILE, staging / NUMPY_FILE)
-        echo(f"converting to int8 TFLite, calibrated on {n_calibration:,} inputs")
-        to_tflite_int8(generator, staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
-                       calibration_inputs(make_contract(latent_dim, conditional), n_calibration, CALIBRATION_SEED))
-
+        convert(generator, staging, n_calibration, echo)
         echo(f"checking parity on {n_latents:,} latents: Keras, ONNX, numpy, int8 TFLite"
              + (", and the classifier's labels" if classifier else ""))
         checks, per_digit = check_parity(generator, staging, n_latents, classifier, label_gate)
@@ -84,29 +72,44 @@ def export(generator_path, out_dir, n_latents=2048, n_calibration=512, echo=prin
         if not report["passed"]:
             return report
         (staging / PARITY_FILE).write_text(json.dumps(report, indent=2) + "\n")
-        models = {
-            "onnx": (staging / ONNX_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1],
-                     {"data": file_entry(staging / ONNX_DATA_FILE)}),
-            "tflite": (staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
-                       [TFLITE_BATCH, 28, 28, 1],
-                       {"quantization": "full int8 (weights and activations)", "batch": TFLITE_BATCH}),
-            "numpy": (staging / NUMPY_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1],
-                      {"data": file_entry(staging / ONNX_DATA_FILE)}),
-        }
-        manifest = build_manifest(generator_path, models, latent_dim, conditional, parity.VALUE_RANGE)
-        manifest["parity"] = {"file": PARITY_FILE, "passed": True}
-        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+        write_manifest(staging, generator_path, latent_dim, conditional)
         for name in (ONNX_DATA_FILE, ONNX_FILE, NUMPY_FILE, TFLITE_FILE, PARITY_FILE, MANIFEST_FILE):  # manifest last
             shutil.move(staging / name, out_dir / name)
     return report
+
+
+def convert(generator, staging, n_calibration, echo):
+    """generator.onnx (and its weights), the numpy graph, and the int8 TFLite model, into staging."""
+    latent_dim, conditional = latent_size(generator), is_conditional(generator)
+    metadata = {"latent_dim": latent_dim, "conditional": conditional, "value_range": list(parity.VALUE_RANGE),
+                **{f"version_{tool}": version for tool, version in tool_versions().items()}}
+    to_onnx(generator, staging / ONNX_FILE, make_contract(latent_dim, conditional), metadata)
+    write_numpy_graph(staging / ONNX_FILE, staging / NUMPY_FILE)
+    echo(f"converting to int8 TFLite, calibrated on {n_calibration:,} inputs")
+    to_tflite_int8(generator, staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
+                   calibration_inputs(make_contract(latent_dim, conditional), n_calibration, CALIBRATION_SEED))
+
+
+def write_manifest(staging, generator_path, latent_dim, conditional):
+    """manifest.json: each exported file with its input contract, output shape, size and sha256."""
+    models = {
+        "onnx": (staging / ONNX_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1],
+                 {"data": file_entry(staging / ONNX_DATA_FILE)}),
+        "tflite": (staging / TFLITE_FILE, make_contract(latent_dim, conditional, TFLITE_BATCH),
+                   [TFLITE_BATCH, 28, 28, 1],
+                   {"quantization": "full int8 (weights and activations)", "batch": TFLITE_BATCH}),
+        "numpy": (staging / NUMPY_FILE, make_contract(latent_dim, conditional), ["N", 28, 28, 1],
+                  {"data": file_entry(staging / ONNX_DATA_FILE)}),
+    }
+    manifest = build_manifest(generator_path, models, latent_dim, conditional, parity.VALUE_RANGE)
+    manifest["parity"] = {"file": PARITY_FILE, "passed": True}
+    (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def check_parity(generator, model_dir, n_latents, classifier=None, label_gate=True):
     """The parity checks on the same inputs through Keras, ONNX and int8 TFLite (the numpy backend
     against onnxruntime, which it stands in for), and for a
     conditional generator, each model's per-digit share of digits read back as asked."""
-    from train.models import is_conditional, latent_size
-
     conditional = is_conditional(generator)
     inputs = calibration_inputs(make_contract(latent_size(generator), conditional), n_latents, PARITY_SEED)
     latents, digits = inputs[NOISE], inputs.get(DIGIT)
@@ -118,8 +121,6 @@ def check_parity(generator, model_dir, n_latents, classifier=None, label_gate=Tr
               + parity.numpy_checks(onnx_images, numpy_images, to_uint8))
     per_digit = None
     if classifier is not None:
-        from train.classifier import predict_probabilities
-
         # The digits as shipped, uint8 pixels (the runtime's output), as the classifier sees them.
         keras_p, onnx_p, tflite_p = (predict_probabilities(classifier, to_uint8(images))
                                      for images in (reference, onnx_images, tflite_images))

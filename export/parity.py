@@ -4,14 +4,12 @@ import dataclasses
 
 import numpy as np
 
+from train.gates import (MIN_LABEL_AGREEMENT, NUMPY_MAX_GREY_LEVELS, NUMPY_MAX_PIXELS_DIFFERING, ONNX_MAX_ABS,
+                         TFLITE_MIN_PSNR_DB, meets)
+from train.metrics import label_accuracy
+
 VALUE_RANGE = (-1.0, 1.0)
 PEAK_TO_PEAK = VALUE_RANGE[1] - VALUE_RANGE[0]
-
-ONNX_MAX_ABS = 1e-5  # tf2onnx's own tests compare at atol 1e-5
-TFLITE_MIN_PSNR_DB = 35.0
-NUMPY_MAX_GREY_LEVELS = 1  # numpy against onnxruntime, as uint8 pixels
-NUMPY_MAX_PIXELS_DIFFERING = 1e-4  # the share of pixels one grey level apart (measured: 9e-6)
-MIN_LABEL_AGREEMENT = 0.99  # a digit classifier must name int8 and float images alike
 
 
 @dataclasses.dataclass
@@ -31,9 +29,7 @@ class Check:
 
     @property
     def met(self):
-        if self.threshold is None:
-            return True
-        return bool(self.value <= self.threshold if self.rule == "<=" else self.value >= self.threshold)
+        return True if self.threshold is None else meets(self.value, self.threshold, self.rule)
 
     @property
     def passed(self):
@@ -128,12 +124,10 @@ def table(checks):
     return "\n".join(lines)
 
 
-def read_back(probabilities, asked, digits=10):
+def read_back(probabilities, asked):
     """For each digit, the share of the images asked to show it that the classifier reads as it."""
-    read = np.asarray(probabilities).argmax(axis=1)
-    asked = np.asarray(asked)
-    return {"overall": float(np.mean(read == asked)),
-            "per_digit": [float(np.mean(read[asked == d] == d)) for d in range(digits)]}
+    figures = label_accuracy(probabilities, asked)
+    return {"overall": figures["label_accuracy"], "per_digit": figures["label_accuracy_per_digit"]}
 
 
 def digit_table(per_digit):

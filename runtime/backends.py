@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from digitgen.contract import DIGIT, NOISE, parse_contract
+from digitgen.messages import first_line
 from digitgen.session_cache import OptimizedGraph
 
 
@@ -84,7 +85,7 @@ class OnnxBackend(Engine):
         try:
             import onnxruntime as ort
         except ImportError as error:  # installed but broken (a wheel for another CPU, say)
-            raise BackendMissing(f"onnxruntime cannot be imported ({_first_line(error)}): "
+            raise BackendMissing(f"onnxruntime cannot be imported ({first_line(error)}): "
                                  "reinstall it, or use --backend numpy") from None
 
         self.path, self.version = path, ort.__version__
@@ -155,7 +156,7 @@ class OnnxBackend(Engine):
             if missing:  # a graph copied without its weights file
                 raise ModelError(f"{self.path}: its weights file {Path(missing.group(1)).name} is missing: "
                                  "keep it beside the model") from None
-            raise ModelError(f"{self.path}: not a loadable ONNX model ({_first_line(error)})") from None
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({first_line(error)})") from None
         declared = {item.name: item.shape for item in self.session.get_inputs()}
         self._bind(contract or self._own_contract(declared), declared)
         types = {item.name: item.type for item in self.session.get_inputs()}
@@ -181,7 +182,7 @@ class OnnxBackend(Engine):
                 return _single_input_contract(declared)
             return parse_contract(text, self.path)
         except ValueError as error:  # UnicodeDecodeError and JSON errors included
-            raise ModelError(f"{self.path}: unreadable input contract in its metadata ({_first_line(error)})") from None
+            raise ModelError(f"{self.path}: unreadable input contract in its metadata ({first_line(error)})") from None
 
     def _infer(self, feed):
         return self.session.run([self.output_name], feed)[0]
@@ -211,7 +212,7 @@ class TFLiteBackend(Engine):
                 )
                 self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as error:
-            raise ModelError(f"{path}: not a loadable TFLite model ({_first_line(error)})") from None
+            raise ModelError(f"{path}: not a loadable TFLite model ({first_line(error)})") from None
         details = {_tensor_name(d["name"]): d for d in self.interpreter.get_input_details()}
         declared = {name: d["shape"].tolist() for name, d in details.items()}
         self._bind(contract or _contract_by_dtype(details, path), declared)
@@ -268,7 +269,7 @@ class NumpyBackend(Engine):
         try:
             return self.model.run(feed)[self.output_name]
         except (GraphError, ValueError, IndexError) as error:  # shapes that do not fit the graph
-            raise ModelError(f"{self.path}: the numpy backend could not run it ({_first_line(error)})") from None
+            raise ModelError(f"{self.path}: the numpy backend could not run it ({first_line(error)})") from None
 
 
 BACKENDS = {"onnx": OnnxBackend, "tflite": TFLiteBackend, "numpy": NumpyBackend}
@@ -311,7 +312,3 @@ def _contract_by_dtype(details, path):
         raise ModelError(f"{path}: no float noise input")
     return contract
 
-
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

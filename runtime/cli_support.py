@@ -5,7 +5,11 @@ import sys
 
 import click
 
+from digitgen.messages import first_line
+
 USAGE_ERROR = 2
+# Every command's click settings: -h as well as --help, and help text as wide as 100 columns.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class CommandError(click.ClickException):
@@ -48,6 +52,5 @@ def run_command(command, expected_errors=(), args=None, prog_name=None, own_inte
 
 
 def _fail(message, code):
-    first_line = message.strip().splitlines()[0] if message.strip() else "failed"
-    click.echo(f"error: {first_line}", err=True)
+    click.echo(f"error: {first_line(message, limit=1000)}", err=True)
     sys.exit(code)

@@ -7,13 +7,12 @@ archive is built in a temporary file beside the target and renamed into place on
 a failure or Ctrl-C leaves nothing.
 """
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from digitgen.atomic import atomic_path
 from digitgen.contract import DIGITS
 
 CHUNK = 256  # digits per inference call and write: the runtime's own chunk, activations stay small
@@ -45,15 +44,8 @@ def write_dataset(generator, path, n, seed, digits=None, force=False, progress=N
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists: add --force to replace it")
     splits = [("train", n, seed)] + ([("test", test_n, seed_of_test_split(seed))] if test_n else [])
-    descriptor, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_STORED) as archive:
-            labels = {split[0]: _write_split(archive, generator, *split, digits, progress) for split in splits}
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "x", zipfile.ZIP_STORED) as archive:
+        labels = {split[0]: _write_split(archive, generator, *split, digits, progress) for split in splits}
     return labels["train"]
 
 

@@ -8,11 +8,11 @@ import numpy as np
 from digitgen.backends import BACKENDS, ModelError, default_backend
 from digitgen.contract import DIGITS
 from digitgen.images import make_grid, to_uint8
-from digitgen import model_files
+from digitgen.model_files import backend_for_file, resolve
+from digitgen.validation import check_integer, check_number
 
 CHUNK = 256  # latents per inference call: bounded memory for any n, and full batches for speed
 IMAGE_SHAPE = (28, 28, 1)
-MAX_NUMBER_LENGTH = 64  # digits in one number: one row of a PNG
 MAX_LATENT = 4096  # a sane bound (the shipped model has 100): a chunk of noise stays under 4 MiB
 
 
@@ -32,13 +32,12 @@ class DigitGenerator:
         backend = backend or backend_for(model)
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}: choose from {', '.join(BACKENDS)}")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
-                                    or threads < 1):
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        if threads is not None:
+            check_integer(threads, "threads", low=1)
         if threads is not None and backend == "numpy":
             raise ValueError("threads do not apply to the numpy backend: numpy's BLAS sets its own "
                              "(OPENBLAS_NUM_THREADS)")
-        self.model_path, self.manifest, contract, verification = model_files.resolve(model, backend)
+        self.model_path, self.manifest, contract, verification = resolve(model, backend)
         try:
             self.engine = BACKENDS[backend](self.model_path, threads, contract, verification)
         finally:  # a modified file is refused, whatever its engine made of it
@@ -62,7 +61,7 @@ class DigitGenerator:
     def generate_labeled(self, n, seed=None, digit=None):
         """(images uint8 (n, 28, 28), labels uint8 (n,)): the digits and which digit each was asked
         to be; labels is None for an unconditional model, which cannot be asked."""
-        _check_count(n)
+        check_integer(n, "n", low=1)
         images = np.empty((n, 28, 28), dtype=np.uint8)
         labels = []
         start = 0
@@ -75,8 +74,8 @@ class DigitGenerator:
     def labeled_chunks(self, n, seed=None, digit=None, chunk=CHUNK):
         """The same digits and labels as generate_labeled, as (images, labels) chunks of `chunk`:
         any n in bounded memory (labeled datasets at scale)."""
-        _check_count(n)
-        _check_count(chunk)
+        check_integer(n, "n", low=1)
+        check_integer(chunk, "chunk", low=1)
         _check_seed(seed)
         seeds = np.random.SeedSequence(seed)
         # Two independent streams from one seed: the noise is the same whether or not digits are
@@ -94,10 +93,7 @@ class DigitGenerator:
         so the style stays the same across the number. digits: a string of 0-9 ("2026")."""
         if not self.conditional:
             raise ValueError(f"{self.model_path}: this model is unconditional: it cannot write a chosen number")
-        if not isinstance(digits, str) or not digits or not all(c in "0123456789" for c in digits):
-            raise ValueError(f"a number is a string of digits 0-9, got {digits!r}")
-        if len(digits) > MAX_NUMBER_LENGTH:
-            raise ValueError(f"a number has at most {MAX_NUMBER_LENGTH} digits, got {len(digits)}")
+        check_number(digits)
         _check_seed(seed)
         # the seed's first noise vector, as generate(1, seed) draws it: --number 7 is --n 1 --digit 7
         latent = np.random.default_rng(seed).standard_normal((1, self.latent_dim), dtype=np.float32)
@@ -151,7 +147,7 @@ class DigitGenerator:
 def backend_for(model):
     """The backend a model gets when none is asked: its file's suffix's, else onnx where
     onnxruntime is installed and numpy where it is not."""
-    return (model_files.backend_for(model) if model is not None else None) or default_backend()
+    return (backend_for_file(model) if model is not None else None) or default_backend()
 
 
 def random_seed():
@@ -160,17 +156,12 @@ def random_seed():
     return int.from_bytes(os.urandom(4), "big") >> 1
 
 
-def _check_count(n):
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-
-
 def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed is not None:
+        check_integer(seed, "seed")
 
 
 def _check_digit(digit):
-    if isinstance(digit, bool) or not isinstance(digit, numbers.Integral) or not 0 <= digit < DIGITS:
+    if isinstance(digit, bool) or not isinstance(digit, numbers.Integral):
         raise ValueError(f"digit must be an integer 0-9, got {digit!r}")
-    return int(digit)
+    return check_integer(digit, "digit", 0, DIGITS - 1)

@@ -1,19 +1,29 @@
-"""Generator output to pixels, and pixels to one grid image: shared by training and the runtime."""
+"""Pixels to and from the networks' [-1, 1] range, and pixels to one grid image: shared by
+training, export and the runtime."""
 
 import io
 import math
-import numbers
 import struct
 import zlib
 
 import numpy as np
-from PIL import Image
+
+from digitgen.validation import check_integer
+
+PIXEL_HALF_RANGE = 127.5  # uint8 0-255 <-> [-1, 1]: x / 127.5 - 1 (the design guide's scaling)
 
 
 def to_uint8(images):
     """Float images in [-1, 1], shape (N, 28, 28[, 1]) -> uint8 (N, 28, 28), 0 black, 255 white."""
     images = np.asarray(images, dtype=np.float32).reshape(len(images), 28, 28)
-    return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return np.clip(np.rint((images + 1.0) * PIXEL_HALF_RANGE), 0, 255).astype(np.uint8)
+
+
+def to_unit_range(pixels):
+    """Pixels 0-255, already float (a numpy array or a framework's tensor), -> [-1, 1]: what the
+    networks take and the inverse of to_uint8. Callers cast and add the channel axis themselves,
+    each in its own framework."""
+    return pixels / PIXEL_HALF_RANGE - 1.0
 
 
 # 64 megapixels: the canvas and its PNG encoding stay within about 200 MB, which a 1 GB Raspberry Pi
@@ -28,8 +38,8 @@ def grid_layout(n, cols=None, scale=1, height=28, width=28, padding=2):
     """(cols, rows) of a grid of n digits; ValueError for bad arguments or a grid over the pixel limit,
     so a caller can refuse before generating anything."""
     for name, value in (("cols", cols), ("scale", scale)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if value is not None:
+            check_integer(value, name, low=1)
     cols = min(cols or math.ceil(math.sqrt(n)), n)
     rows = math.ceil(n / cols)
     grid_height = (rows * (height + padding) + padding) * scale
@@ -60,7 +70,10 @@ def grid_canvas(images, cols=None, scale=1, padding=2):
 
 
 def make_grid(images, cols=None, scale=1, padding=2):
-    """uint8 (N, H, W) -> one grayscale PIL image of the N digits, `cols` a row, on black."""
+    """uint8 (N, H, W) -> one grayscale PIL image of the N digits, `cols` a row, on black.
+    Pillow is imported here, not at start-up: the CLI and the server write PNGs without it."""
+    from PIL import Image
+
     return Image.fromarray(grid_canvas(images, cols, scale, padding), mode="L")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from digitgen.backends import ModelError
 from digitgen.contract import NOISE, parse_contract
+from digitgen.validation import check_integer
 
 MANIFEST_FILE = "manifest.json"
 SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".json": "numpy"}
@@ -25,7 +26,7 @@ def bundled_model_dir():
     raise ModelError("no bundled model found: reinstall digitgen, or pass --model FILE")
 
 
-def backend_for(path):
+def backend_for_file(path):
     """The backend a model file's suffix implies, or None."""
     return SUFFIXES.get(Path(path).suffix.lower())
 
@@ -159,9 +160,9 @@ def manifest_problem(manifest):
     """What is wrong with a parsed manifest, or None."""
     if not isinstance(manifest, dict):
         return "not a JSON object"
-    latent = manifest.get("latent_dim")
-    if isinstance(latent, bool) or not isinstance(latent, int) or latent < 1:
-        return "latent_dim must be a positive integer"
+    problem = _integer_problem(manifest.get("latent_dim"), "latent_dim", low=1)
+    if problem:
+        return problem
     models = manifest.get("models")
     if not isinstance(models, dict) or not models:
         return '"models" must be an object naming at least one model'
@@ -182,11 +183,19 @@ def _file_entry_problem(entry, where):
     name = entry.get("name")
     if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
         return f"{where}.name must be a file name inside the model's folder"
-    size = entry.get("size")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        return f"{where}.size must be a non-negative integer"
+    problem = _integer_problem(entry.get("size"), f"{where}.size")
+    if problem:
+        return problem
     if not isinstance(entry.get("sha256"), str) or not SHA256.fullmatch(entry["sha256"]):
         return f"{where}.sha256 must be 64 hexadecimal digits"
+    return None
+
+
+def _integer_problem(value, name, low=0):
+    try:
+        check_integer(value, name, low)
+    except ValueError as error:
+        return str(error)
     return None
 
 

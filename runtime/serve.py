@@ -25,9 +25,11 @@ from starlette.routing import Route
 
 from digitgen import __version__
 from digitgen.backends import ModelError
-from digitgen.generator import MAX_NUMBER_LENGTH, random_seed
+from digitgen.generator import random_seed
 from digitgen.images import MAX_N, MAX_SCALE, grid_layout, npy_bytes, png_bytes
+from digitgen.messages import first_line, quote
 from digitgen.serve_page import home_page
+from digitgen.validation import check_number, integer_from_text
 
 SEED_HEADER = "X-Digitgen-Seed"
 MEDIA_TYPES = {"png": "image/png", "npy": "application/octet-stream", "npz": "application/octet-stream",
@@ -117,116 +119,130 @@ class HeldResponse(Response):
 
 
 def create_app(generator, workers=None, queue_depth=64, timeout=30.0, install_accept_error_log=None):
-    """The ASGI app around one DigitGenerator. install_accept_error_log: called on the server's
-    loop at start-up (digitgen serve's one-line log of accept errors)."""
-    pool = InferencePool(workers or os.cpu_count() or 1, queue_depth, timeout)
-
-    async def digits(request):
-        query = Query(request, {"n", "seed", "digit", "cols", "scale", "format"})
-        n = query.integer("n", 16, 1, MAX_N)
-        seed, digit = query.seed(), query.optional_integer("digit", 0, 9)
-        cols, scale = query.optional_integer("cols", 1, MAX_N), query.integer("scale", 1, 1, MAX_SCALE)
-        fmt = query.choice("format", ("png", "npy"))
-        # checked here, before admission, so a bad request never takes a worker's slot
-        if fmt == "png":
-            _layout(n, cols, scale)
-        if digit is not None and not generator.conditional:
-            raise BadRequest("this model is unconditional: it cannot be asked for a digit")
-
-        def work():
-            images = generator.generate(n, seed, digit)
-            return png_bytes(images, cols=cols, scale=scale) if fmt == "png" else npy_bytes(images)
-
-        return _binary(*await pool.run(work), fmt, seed)
-
-    async def number(request):
-        query = Query(request, {"seed", "scale"})
-        text = request.path_params["number"]
-        if not text.isascii() or not text.isdigit():
-            raise BadRequest(f"a number is the digits 0-9, e.g. /number/2026, got {quote(text)}")
-        if len(text) > MAX_NUMBER_LENGTH:
-            raise BadRequest(f"a number has at most {MAX_NUMBER_LENGTH} digits")
-        if not generator.conditional:
-            raise BadRequest("this model is unconditional: it cannot write a chosen number")
-        seed, scale = query.seed(), query.integer("scale", 1, 1, MAX_SCALE)  # 64 digits at 32x: 63 MP
-        return _binary(*await pool.run(lambda: png_bytes(generator.number(text, seed), cols=len(text), scale=scale)),
-                       "png", seed)
-
-    async def labeled(request):
-        query = Query(request, {"n", "seed", "digit", "format"})
-        n, seed = query.integer("n", 16, 1, MAX_N), query.seed()
-        digit, fmt = query.optional_integer("digit", 0, 9), query.choice("format", ("json", "npz"))
-        if not generator.conditional:
-            raise BadRequest("this model is unconditional: its digits have no labels")
-
-        def work():
-            images, labels = generator.generate_labeled(n, seed, digit)
-            if fmt == "npz":
-                buffer = io.BytesIO()
-                np.savez(buffer, x=images, y=labels)  # uncompressed: digits barely compress, time does
-                return buffer.getvalue()
-            return json.dumps({"seed": seed, "labels": labels.tolist(), "images": images.tolist()},
-                              separators=(",", ":")).encode()
-
-        return _binary(*await pool.run(work), fmt, seed)
-
-    async def info(request):
-        Query(request, set())
-        import starlette
-        import uvicorn
-
-        return JSONResponse({
-            # the model's file name, not its path: clients need not know where the server is installed
-            "digitgen": __version__, "model": generator.model_path.name, "backend": generator.backend,
-            "backend_version": generator.engine.version,
-            "conditional": generator.conditional, "latent_dim": generator.latent_dim,
-            "manifest": generator.manifest,
-            "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                         "starlette": starlette.__version__,
-                         "uvicorn": uvicorn.__version__},
-            "limits": {"n": MAX_N, "scale": MAX_SCALE, "workers": pool.workers, "queue": pool.queue_depth,
-                       "timeout_s": pool.timeout},
-        })
-
-    async def health(request):
-        return JSONResponse({"status": "ok"})
-
-    async def home(request):
-        Query(request, set())
-        return HTMLResponse(home_page(generator.conditional, MAX_N, MAX_SCALE))
-
-    async def bad_request(request, error):
-        return _error(400, str(error))
-
-    async def busy(request, error):
-        return _error(503, str(error), {"Retry-After": "1"})
-
-    async def http_error(request, error):  # its headers kept: a 405's Allow among them
-        detail = error.detail if error.status_code != 404 else f"not found: {quote(request.url.path, as_repr=False)}"
-        return _error(error.status_code, detail, error.headers)
-
-    async def model_error(request, error):
-        return _error(500, str(error))
-
-    async def unexpected(request, error):
-        print(f"error: {request.url.path}: {type(error).__name__}: {error}", flush=True)
-        return _error(500, f"internal error ({type(error).__name__})")
-
-    routes = [Route("/", home), Route("/digits", digits), Route("/number/{number}", number), Route("/labeled", labeled),
-              Route("/info", info), Route("/health", health)]
-    handlers = {BadRequest: bad_request, Busy: busy, HTTPException: http_error, ModelError: model_error,
-                ValueError: bad_request, Exception: unexpected}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        if install_accept_error_log is not None:
-            install_accept_error_log()
-        yield
-        pool.close()  # after uvicorn has drained the requests in flight
-
-    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
-    app.state.pool = pool
+    """The ASGI app around one DigitGenerator; the handlers below find it, and the pool, in
+    app.state. install_accept_error_log: called on the server's loop at start-up (digitgen
+    serve's one-line log of accept errors)."""
+    app = Starlette(routes=ROUTES, exception_handlers=ERROR_HANDLERS, lifespan=lifespan)
+    app.state.generator = generator
+    app.state.pool = InferencePool(workers or os.cpu_count() or 1, queue_depth, timeout)
+    app.state.install_accept_error_log = install_accept_error_log
     return app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    if app.state.install_accept_error_log is not None:
+        app.state.install_accept_error_log()
+    yield
+    app.state.pool.close()  # after uvicorn has drained the requests in flight
+
+
+async def digits(request):
+    generator, pool = request.app.state.generator, request.app.state.pool
+    query = Query(request, {"n", "seed", "digit", "cols", "scale", "format"})
+    n = query.integer("n", 16, 1, MAX_N)
+    seed, digit = query.seed(), query.optional_integer("digit", 0, 9)
+    cols, scale = query.optional_integer("cols", 1, MAX_N), query.integer("scale", 1, 1, MAX_SCALE)
+    fmt = query.choice("format", ("png", "npy"))
+    # checked here, before admission, so a bad request never takes a worker's slot
+    if fmt == "png":
+        grid_layout(n, cols, scale)  # ValueError: 400
+    if digit is not None and not generator.conditional:
+        raise BadRequest("this model is unconditional: it cannot be asked for a digit")
+
+    def work():
+        images = generator.generate(n, seed, digit)
+        return png_bytes(images, cols=cols, scale=scale) if fmt == "png" else npy_bytes(images)
+
+    return _binary(*await pool.run(work), fmt, seed)
+
+
+async def number(request):
+    generator, pool = request.app.state.generator, request.app.state.pool
+    query = Query(request, {"seed", "scale"})
+    text = check_number(request.path_params["number"])  # ValueError: 400
+    if not generator.conditional:
+        raise BadRequest("this model is unconditional: it cannot write a chosen number")
+    seed, scale = query.seed(), query.integer("scale", 1, 1, MAX_SCALE)  # 64 digits at 32x: 63 MP
+    return _binary(*await pool.run(lambda: png_bytes(generator.number(text, seed), cols=len(text), scale=scale)),
+                   "png", seed)
+
+
+async def labeled(request):
+    generator, pool = request.app.state.generator, request.app.state.pool
+    query = Query(request, {"n", "seed", "digit", "format"})
+    n, seed = query.integer("n", 16, 1, MAX_N), query.seed()
+    digit, fmt = query.optional_integer("digit", 0, 9), query.choice("format", ("json", "npz"))
+    if not generator.conditional:
+        raise BadRequest("this model is unconditional: its digits have no labels")
+
+    def work():
+        images, labels = generator.generate_labeled(n, seed, digit)
+        if fmt == "npz":
+            buffer = io.BytesIO()
+            np.savez(buffer, x=images, y=labels)  # uncompressed: digits barely compress, time does
+            return buffer.getvalue()
+        return json.dumps({"seed": seed, "labels": labels.tolist(), "images": images.tolist()},
+                          separators=(",", ":")).encode()
+
+    return _binary(*await pool.run(work), fmt, seed)
+
+
+async def info(request):
+    generator, pool = request.app.state.generator, request.app.state.pool
+    Query(request, set())
+    import starlette
+    import uvicorn
+
+    return JSONResponse({
+        # the model's file name, not its path: clients need not know where the server is installed
+        "digitgen": __version__, "model": generator.model_path.name, "backend": generator.backend,
+        "backend_version": generator.engine.version,
+        "conditional": generator.conditional, "latent_dim": generator.latent_dim,
+        "manifest": generator.manifest,
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "starlette": starlette.__version__,
+                     "uvicorn": uvicorn.__version__},
+        "limits": {"n": MAX_N, "scale": MAX_SCALE, "workers": pool.workers, "queue": pool.queue_depth,
+                   "timeout_s": pool.timeout},
+    })
+
+
+async def health(request):
+    return JSONResponse({"status": "ok"})
+
+
+async def home(request):
+    Query(request, set())
+    return HTMLResponse(home_page(request.app.state.generator.conditional, MAX_N, MAX_SCALE))
+
+
+async def bad_request(request, error):
+    return _error(400, str(error))
+
+
+async def busy(request, error):
+    return _error(503, str(error), {"Retry-After": "1"})
+
+
+async def http_error(request, error):  # its headers kept: a 405's Allow among them
+    detail = error.detail if error.status_code != 404 else f"not found: {quote(request.url.path, as_repr=False)}"
+    return _error(error.status_code, detail, error.headers)
+
+
+async def model_error(request, error):
+    return _error(500, str(error))
+
+
+async def unexpected(request, error):
+    print(f"error: {request.url.path}: {type(error).__name__}: {error}", flush=True)
+    return _error(500, f"internal error ({type(error).__name__})")
+
+
+ROUTES = [Route("/", home), Route("/digits", digits), Route("/number/{number}", number), Route("/labeled", labeled),
+          Route("/info", info), Route("/health", health)]
+ERROR_HANDLERS = {BadRequest: bad_request, Busy: busy, HTTPException: http_error, ModelError: model_error,
+                  ValueError: bad_request, Exception: unexpected}
 
 
 class Query:
@@ -241,16 +257,7 @@ class Query:
 
     def optional_integer(self, name, low, high):
         text = self.params.get(name)
-        if text is None:
-            return None
-        if not text.isascii() or not text.isdigit():
-            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {quote(text)}")
-        if len(text.lstrip("0")) > len(str(high)):  # before int(): no 5,000-digit conversions
-            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {quote(text)}")
-        value = int(text)
-        if not low <= value <= high:
-            raise BadRequest(f"{name} must be an integer from {low} to {high}, got {value}")
-        return value
+        return None if text is None else integer_from_text(text, name, low, high)  # ValueError: 400
 
     def integer(self, name, default, low, high):
         value = self.optional_integer(name, low, high)
@@ -268,23 +275,9 @@ class Query:
         return value
 
 
-def _layout(n, cols, scale):
-    try:
-        grid_layout(n, cols, scale)
-    except ValueError as error:
-        raise BadRequest(str(error)) from None
-
-
 def _binary(body, slot, fmt, seed):
     return HeldResponse(body, slot, media_type=MEDIA_TYPES[fmt], headers={SEED_HEADER: str(seed)})
 
 
-def quote(text, limit=40, as_repr=True):
-    """A client's text in an error message: at most `limit` characters of it, repr'd."""
-    show = repr if as_repr else str
-    return show(text) if len(text) <= limit else show(text[:limit]) + f"... ({len(text):,} characters)"
-
-
 def _error(status, message, headers=None):
-    line = str(message).strip().splitlines()[0] if str(message).strip() else "error"
-    return JSONResponse({"error": line}, status_code=status, headers=headers)
+    return JSONResponse({"error": first_line(message, default="error")}, status_code=status, headers=headers)

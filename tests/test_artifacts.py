@@ -5,12 +5,16 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from export.export import load_generator
-from export.manifest import sha256
-from digitgen.backends import OnnxBackend
+pytestmark = pytest.mark.tensorflow
+pytest.importorskip("tensorflow", reason="needs the training side: pip install -e '.[dev]'")
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+from digitgen.backends import OnnxBackend  # noqa: E402
+from export.export import load_generator  # noqa: E402
+from export.manifest import sha256  # noqa: E402
+from tests.helpers import ARTIFACTS  # noqa: E402
+
 
 
 def test_manifest_describes_the_files_beside_it():

@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from tests.conftest import checkout_env, fake_digits, write_idx
+from tests.helpers import checkout_env, fake_digits, write_idx
 from train.data import DataError, load_mnist, make_dataset
 
 
@@ -84,6 +84,7 @@ def test_bad_idx_files(tmp_path):
         load_mnist(tmp_path / "weird.bin")
 
 
+@pytest.mark.tensorflow
 def test_no_network_is_a_clear_error(monkeypatch):
     import keras
 
@@ -95,6 +96,7 @@ def test_no_network_is_a_clear_error(monkeypatch):
         load_mnist(None)
 
 
+@pytest.mark.tensorflow
 def test_dataset_scales_to_unit_range_in_full_batches(mnist_npz):
     images, labels = load_mnist(mnist_npz, limit=100)
     dataset, steps = make_dataset(images, labels, batch_size=32, seed=0)
@@ -108,6 +110,7 @@ def test_dataset_scales_to_unit_range_in_full_batches(mnist_npz):
     assert all(image[5 + 2 * label, 10, 0] == 1.0 for image, label in zip(batch, batch_labels))
 
 
+@pytest.mark.tensorflow
 def test_cli_bad_data_is_one_line_exit_2(tmp_path):
     bad = tmp_path / "mnist.npz"
     bad.write_bytes(b"not a zip at all")
@@ -121,6 +124,7 @@ def test_cli_bad_data_is_one_line_exit_2(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.tensorflow
 def test_shuffled_batches_cover_each_pass_once_with_labels_and_follow_the_epoch():
     """The PyDataset that feeds JAX: full batches, every image once per pass, labels aligned, a new
     order each pass, and batches that depend only on (seed, epoch, index)."""

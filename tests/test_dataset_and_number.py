@@ -98,8 +98,8 @@ def test_a_number_is_written_in_one_hand(tmp_path, conditional_model):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--number", "20x6"], "only the digits 0-9"),
-    (["--number", "-1"], "only the digits 0-9"),
+    (["--number", "20x6"], "--number: a number is a string of the digits 0-9"),
+    (["--number", "-1"], "--number: a number is a string of the digits 0-9"),
     (["--number", "12", "--digit", "3"], "do not go together"),
     (["--number", "12", "--out", "n.npy"], "one PNG"),
     (["dataset", "--n", "5", "--out", "d.txt"], "an .npz file"),

@@ -3,22 +3,21 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import checkout_env
-from train import evaluate as evaluation
-from train.classifier import load_classifier
-from train.finetune import confusion_matrix, finetune, write_report
-from train.models import build_discriminator
-from train.report import read_history
-from train.train import train
+pytestmark = pytest.mark.tensorflow
+pytest.importorskip("tensorflow", reason="needs the training side: pip install -e '.[dev]'")
 
-ROOT = Path(__file__).resolve().parents[1]
-CLASSIFIER = ROOT / "artifacts" / "classifier.keras"
-SHIPPED = ROOT / "artifacts" / "generator.keras"
+from tests.helpers import CLASSIFIER, ROOT, SHIPPED_KERAS as SHIPPED, checkout_env  # noqa: E402
+from train import evaluation  # noqa: E402
+from train.classifier import load_classifier  # noqa: E402
+from train.discriminator_probe import finetune, write_report  # noqa: E402
+from train.metrics import confusion_matrix  # noqa: E402
+from train.models import build_discriminator  # noqa: E402
+from train.report import read_history  # noqa: E402
+from train.train import train  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,26 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 from click.testing import CliRunner
 
-import export.export as exporting
-from tests.conftest import checkout_env
-from export.cli import export_command
-from export.manifest import sha256
-from export.numpy_graph import write_numpy_graph
-from train.classifier import load_classifier
-from export.convert import calibration_inputs
-from digitgen import DigitGenerator
-from digitgen.contract import make_contract
-from train.models import build_conditional_generator, build_generator, build_vanilla_generator, is_conditional
+pytestmark = pytest.mark.tensorflow
+pytest.importorskip("tensorflow", reason="needs the training side: pip install -e '.[dev]'")
 
-ROOT = Path(__file__).resolve().parents[1]
-CLASSIFIER = ROOT / "artifacts" / "classifier.keras"
+import export.export as exporting  # noqa: E402
+from digitgen import DigitGenerator  # noqa: E402
+from digitgen.contract import make_contract  # noqa: E402
+from export.__main__ import export_command  # noqa: E402
+from export.convert import calibration_inputs  # noqa: E402
+from export.manifest import sha256  # noqa: E402
+from export.numpy_graph import write_numpy_graph  # noqa: E402
+from tests.helpers import CLASSIFIER, ROOT, checkout_env  # noqa: E402
+from train.classifier import load_classifier  # noqa: E402
+from train.models import (build_conditional_generator, build_generator, build_vanilla_generator,  # noqa: E402
+                          is_conditional)
 
 
 def random_generator(seed, contrast=10.0, build=build_generator):

@@ -1,6 +1,10 @@
 import numpy as np
+import pytest
 
-from train.models import (MODELS, build_conditional_discriminator, build_conditional_generator, build_discriminator,
+pytestmark = pytest.mark.tensorflow
+pytest.importorskip("tensorflow", reason="needs the training side: pip install -e '.[dev]'")
+
+from train.models import (MODELS, build_conditional_discriminator, build_conditional_generator, build_discriminator,  # noqa: E402
                           build_generator, build_vanilla_discriminator, build_vanilla_generator, is_conditional)
 
 
@@ -77,3 +81,15 @@ def test_no_discriminator_has_batch_norm():
     for _, build_discriminator_of in MODELS.values():
         names = {type(layer).__name__ for layer in build_discriminator_of()._flatten_layers()}
         assert "BatchNormalization" not in names
+
+
+def test_the_catalog_names_every_model_and_loss_the_tables_build():
+    from train import catalog
+    from train.config import TrainConfig
+    from train.losses import LOSSES
+
+    assert set(catalog.MODELS) == set(MODELS) and set(catalog.LOSSES) == set(LOSSES)
+    assert TrainConfig().model in MODELS and TrainConfig().loss in LOSSES
+    filled = TrainConfig(loss="wgan-gp").with_loss_defaults()
+    assert (filled.lr, filled.beta1, filled.beta2) == (1e-4, 0.0, 0.9)
+    assert TrainConfig(loss="wgan-gp", lr=3e-4).with_loss_defaults().lr == 3e-4

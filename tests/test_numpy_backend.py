@@ -16,7 +16,7 @@ from export.numpy_graph import write_numpy_graph
 from export.parity import numpy_checks
 from digitgen.images import to_uint8
 from tests.onnx_models import tiny_generator
-from tests.test_runtime import TRAINING_SIDE, run_cli
+from tests.helpers import TRAINING_SIDE, run_cli
 
 NUMPY_FILES = ("generator.onnx", "generator.onnx.data", "generator_numpy.json", "manifest.json")
 

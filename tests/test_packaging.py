@@ -5,12 +5,10 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-TRAINING_SIDE = ("tensorflow", "keras", "tf2onnx")
+from tests.helpers import ROOT, TRAINING_SIDE
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +76,7 @@ def test_a_successful_tflite_run_writes_nothing_to_stderr(tmp_path):
     assert result.returncode == 0 and result.stderr == "" and (tmp_path / "d.png").is_file()
 
 
+@pytest.mark.tensorflow  # blocks one of the training side's packages at a time: the others must be there
 @pytest.mark.parametrize("command, missing, extra", [
     (["-m", "train", "--data", "mnist.npz"], "tensorflow", "train"),
     (["-m", "train.evaluate", "--generator", "g.keras"], "keras", "train"),

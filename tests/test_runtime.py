@@ -1,12 +1,8 @@
 import hashlib
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,17 +12,8 @@ from PIL import Image
 from digitgen import DigitGenerator, ModelError
 from digitgen.cli import cli
 from digitgen.model_files import bundled_model_dir
+from tests.helpers import TRAINING_SIDE, run_cli, run_python
 
-ROOT = Path(__file__).resolve().parent.parent
-BLOCKER = """
-import importlib.abc, sys
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {blocked!r}:
-            raise ImportError("blocked in this test: " + name)
-sys.meta_path.insert(0, Blocker())
-"""
-TRAINING_SIDE = ("tensorflow", "keras", "tf2onnx", "tf_keras")
 # seed 42, 16 digits, default grid: the PNG's sha256 for the bundled model (by its weights' sha256);
 # re-pinned for digitgen's own PNG encoder, whose pixels are those of the Pillow-written f50c604f…
 PINNED_PNG = {
@@ -37,17 +24,6 @@ PINNED_PNG = {
     "234c79aa6e4af51fff2abf4b4f2435ff55311e271dd4110e47e288faf322c06b":
         "558ffbb7c9288e7374989242cf6b21571843ba8efd65b831e99724ef1eabfb89",
 }
-
-
-def run_python(code, blocked=TRAINING_SIDE, cwd=ROOT):
-    script = BLOCKER.format(blocked=set(blocked)) + code
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the source tree, installed or not
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, cwd=cwd, env=env)
-
-
-def run_cli(*args, blocked=TRAINING_SIDE, cwd=ROOT):
-    code = f"import sys; sys.argv = ['digitgen', *{list(args)!r}]\nfrom runtime.cli import main\nmain()"
-    return run_python(code, blocked, cwd)
 
 
 def test_runtime_and_cli_work_where_tensorflow_cannot_be_imported(tmp_path):

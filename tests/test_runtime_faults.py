@@ -69,7 +69,7 @@ def test_a_disk_that_fills_up_during_the_write_keeps_the_old_file(tmp_path, monk
             self.stream.write(data[: len(data) // 2])
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("digitgen.cli.open", FullDisk, raising=False)
+    monkeypatch.setattr("digitgen.atomic.open", FullDisk, raising=False)
     result = CliRunner().invoke(cli, ["--seed", "1", "--out", str(out), "--force"])
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert out.read_bytes() == b"previous" and [p.name for p in tmp_path.iterdir()] == ["digits.png"]
@@ -151,9 +151,13 @@ def test_a_bad_manifest_is_a_model_error(tmp_path, change, message):
     assert_one_line_failure(run_digitgen("--model", folder, cwd=tmp_path), 1, message)
 
 
-def test_api_arguments(tmp_path):
-    int8 = DigitGenerator(model=bundled_model_dir() / "generator_int8.tflite")  # the backend from the suffix
+def test_the_backend_follows_the_model_files_suffix():
+    pytest.importorskip("ai_edge_litert")
+    int8 = DigitGenerator(model=bundled_model_dir() / "generator_int8.tflite")
     assert int8.backend == "tflite"
+
+
+def test_api_arguments(tmp_path):
     with pytest.raises(ValueError, match="threads"):
         DigitGenerator(threads=True)
     generator = DigitGenerator()
@@ -171,3 +175,39 @@ def test_ctrl_c_is_one_line(tmp_path):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and stderr == "error: interrupted\n"
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    from digitgen.atomic import atomic_path, write_atomically
+
+    target = tmp_path / "report.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("the disk filled up")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    write_atomically(target, "new")
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+@pytest.mark.parametrize("value, low, high, message", [
+    (True, 1, None, "n must be a positive integer, got True"),
+    (0, 1, None, "n must be a positive integer, got 0"),
+    (2.5, 0, None, "n must be a non-negative integer, got 2.5"),
+    (10, 0, 9, "n must be an integer from 0 to 9, got 10"),
+])
+def test_one_integer_check_for_every_surface(value, low, high, message):
+    from digitgen.validation import check_integer
+
+    with pytest.raises(ValueError) as error:
+        check_integer(value, "n", low, high)
+    assert str(error.value) == message
+
+
+def test_a_long_integer_text_is_refused_before_it_is_converted():
+    from digitgen.validation import integer_from_text
+
+    assert integer_from_text("0042", "seed", 0, 100) == 42
+    with pytest.raises(ValueError, match=r"got '99999.*\(5,000 characters\)"):
+        integer_from_text("9" * 5000, "seed", 0, 2**63 - 1)

@@ -12,12 +12,15 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from starlette.testclient import TestClient
 
-from digitgen import DigitGenerator
-from digitgen.cli import cli
-from digitgen.serve import SEED_HEADER, create_app
-from tests.onnx_models import tiny_generator
+pytest.importorskip("starlette", reason="digitgen serve's extra: pip install 'digitgen-mnist[serve]'")
+from starlette.testclient import TestClient  # noqa: E402
+
+from digitgen import DigitGenerator  # noqa: E402
+from digitgen.cli import cli  # noqa: E402
+from digitgen.serve import SEED_HEADER, create_app  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
+from tests.onnx_models import tiny_generator  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -148,12 +151,6 @@ def test_a_request_over_the_timeout_is_504_and_its_slot_comes_back(bundled):
         while app.state.pool.admitted and time.time() < deadline:
             time.sleep(0.01)
         assert slow_client.get("/digits", params={"n": 1}).status_code == 200
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_sigterm_finishes_the_request_in_flight_then_exits_0(tmp_path):

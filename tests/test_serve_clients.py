@@ -1,7 +1,6 @@
 """digitgen serve against slow, idle and hostile clients: a real server process on loopback, raw
 sockets for the clients a library would not let us be."""
 
-import contextlib
 import http.client
 import logging
 import os
@@ -17,36 +16,7 @@ import pytest
 pytest.importorskip("uvicorn")
 
 from digitgen.serve_protocol import AcceptErrorLog, bind_listener  # noqa: E402
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(*options, preexec_fn=None):
-    """A `digitgen serve` process on a free port: yields (port, process); its log is process.log."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "digitgen", "serve", "--port", str(port), "--no-access-log",
-                                *options], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               preexec_fn=preexec_fn)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"the server did not start: {process.stdout.read()}")
-                time.sleep(0.1)
-        yield port, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+from tests.helpers import free_port, server  # noqa: E402
 
 
 def get(port, path, timeout=30):

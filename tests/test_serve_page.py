@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.test_serve_clients import server
+from tests.helpers import server
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

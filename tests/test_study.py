@@ -2,11 +2,12 @@
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
-from tests.conftest import fake_digits
-from train.study import CONFIGURATIONS, settings_of
-from train.study_cli import study_command
+from tests.helpers import fake_digits
+from train.study import study_command
+from train.study_runs import CONFIGURATIONS, settings_of
 
 
 def test_every_configuration_is_the_baseline_with_one_or_two_settings_changed():
@@ -17,6 +18,7 @@ def test_every_configuration_is_the_baseline_with_one_or_two_settings_changed():
     assert "wgan-gp" in {settings_of(name)["loss"] for name in CONFIGURATIONS}
 
 
+@pytest.mark.tensorflow
 def test_a_two_configuration_study_writes_its_results_and_resumes(tmp_path):
     import numpy as np
 

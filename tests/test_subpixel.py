@@ -78,7 +78,7 @@ def test_batch_norm_and_activation_move_next_to_the_conv():
 
 
 def test_the_shipped_onnx_model_has_no_conv_transpose():
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     ops = {node.op_type for node in onnx.load(ROOT / "artifacts" / "generator.onnx").graph.node}
     assert "ConvTranspose" not in ops and "DepthToSpace" in ops

@@ -9,19 +9,19 @@ both in the dev install (TensorFlow and JAX; the test process itself on TensorFl
 import json
 import subprocess
 import sys
-from importlib.util import find_spec
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, checkout_env, fake_digits
-from train.report import read_history
+pytest.importorskip("jax", reason="JAX is not installed (the jax extra)")
+import h5py  # noqa: E402  (Keras's dependency)
+
+from tests.helpers import ROOT, checkout_env, fake_digits, importable  # noqa: E402
+from train.report import read_history  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-pytestmark = pytest.mark.skipif(find_spec("jax") is None, reason="JAX is not installed (the jax extra)")
-needs_tensorflow = pytest.mark.skipif(find_spec("tensorflow") is None, reason="TensorFlow is not installed")
+needs_tensorflow = pytest.mark.skipif(not importable("tensorflow"), reason="TensorFlow is not installed")
 
 
 def run_on(backend, args, cwd=None, **env):
@@ -112,7 +112,7 @@ def test_a_generator_trained_on_jax_loads_here_and_computes_the_same(jax_run, tm
 
 
 @needs_tensorflow
-@pytest.mark.skipif(find_spec("tf2onnx") is None, reason="the export extra is not installed")
+@pytest.mark.skipif(not importable("tf2onnx"), reason="the export extra is not installed")
 def test_export_converts_a_generator_trained_on_jax_with_onnx_parity(jax_run, tmp_path):
     import export.export as exporting
 

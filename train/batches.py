@@ -3,10 +3,7 @@
 import keras
 import numpy as np
 
-
-def scaled(images):
-    """uint8 (B, 28, 28) -> float32 (B, 28, 28, 1) in [-1, 1]."""
-    return images[..., None].astype(np.float32) / 127.5 - 1.0
+from digitgen.images import to_unit_range
 
 
 class ShuffledBatches(keras.utils.PyDataset):
@@ -36,7 +33,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         order = self._permutation(position // self.batches_per_pass)
         start = (position % self.batches_per_pass) * self.batch_size
         chosen = order[start:start + self.batch_size]
-        return scaled(self.images[chosen]), self.labels[chosen]
+        return to_unit_range(self.images[chosen][..., None].astype(np.float32)), self.labels[chosen]
 
     def start_epoch(self, epoch, logs=None):
         self.epoch = epoch

@@ -1,14 +1,15 @@
 """What Keras's own callbacks do not do: sample grids, images per second, sample quality."""
 
 import csv
-import sys
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from digitgen.atomic import atomic_path
 from digitgen.images import make_grid, to_uint8
+from train.evaluation import generate, keras_sampler
 from train.interrupts import interrupts_deferred
 from train.models import DIGITS, is_conditional
 
@@ -26,10 +27,8 @@ class SampleGrid(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         images = self.generator(self.inputs, training=False)
-        path = self.out_dir / f"epoch_{epoch + 1:04d}.png"
-        tmp = path.with_name(path.name + ".tmp")
-        make_grid(to_uint8(keras.ops.convert_to_numpy(images)), cols=self.cols).save(tmp, format="PNG")
-        tmp.replace(path)
+        with atomic_path(self.out_dir / f"epoch_{epoch + 1:04d}.png") as tmp:
+            make_grid(to_uint8(keras.ops.convert_to_numpy(images)), cols=self.cols).save(tmp, format="PNG")
 
 
 def fixed_noise(count, latent_dim, seed=1234):
@@ -88,12 +87,6 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def fit_verbosity():
-    """fit()'s verbose: Keras's progress bar on a terminal; one line an epoch in a log file or a
-    pipe, where the bar's escape codes and carriage returns would be noise."""
-    return 1 if sys.stdout.isatty() else 2
-
-
 class HistoryLog(keras.callbacks.CSVLogger):
     """Keras's CSVLogger with the epochs numbered from 1, as the sample grids, quality.csv and
     every message number them, and without the empty val_ columns it adds when a run has no
@@ -123,8 +116,6 @@ class QualityLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        from train.evaluate import generate, keras_sampler
-
         sampler, latent_dim, conditional = keras_sampler(self.generator)
         figures, _ = self.evaluator.figures(*generate(sampler, latent_dim, self.n, conditional=conditional))
         row = {key: figures.get(key) for key in self.COLUMNS[1:7]}

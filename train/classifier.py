@@ -5,11 +5,13 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from train.callbacks import fit_verbosity
+from digitgen.atomic import atomic_path
+from digitgen.images import to_unit_range
+from train.catalog import CLASSIFIER_FILE
+from train.console import fit_verbosity
 from train.data import load_mnist
 from train.models import ModelFileError, load_keras_model
 
-CLASSIFIER_FILE = Path("artifacts/classifier.keras")  # like every default path here: run from the repo root
 FEATURES_LAYER = "features"  # the penultimate layer: the space the Fréchet distance is measured in
 TARGET_ACCURACY = 0.99
 
@@ -41,7 +43,7 @@ def build_classifier():
 
 def to_model_input(images):
     """uint8 (N, 28, 28) digits → float32 (N, 28, 28, 1) in [-1, 1], the generator's own range."""
-    return (np.asarray(images, np.float32)[..., None] - 127.5) / 127.5
+    return to_unit_range(np.asarray(images, np.float32)[..., None])
 
 
 def train_classifier(data=None, epochs=6, batch_size=128, seed=0, verbose=None):
@@ -103,9 +105,8 @@ def load_classifier(path=CLASSIFIER_FILE):
 def save_classifier(model, path=CLASSIFIER_FILE):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")  # Keras insists on the .keras suffix
-    model.save(tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 class Judge:

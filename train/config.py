@@ -4,16 +4,18 @@ import dataclasses
 import json
 from pathlib import Path
 
+from train.catalog import LOSSES
+
 
 @dataclasses.dataclass
 class TrainConfig:
-    model: str = "cdcgan"  # a name in train.models.MODELS
-    loss: str = "bce"  # a name in train.losses.LOSSES
+    model: str = "cdcgan"  # a name in train.catalog.MODELS
+    loss: str = "bce"  # a name in train.catalog.LOSSES
     ema: float = 0.999  # decay of the generator's weight average; 0: no average
     data: str | None = None  # None: keras.datasets.mnist.load_data() (a download)
     epochs: int = 50
     batch_size: int = 128  # the DCGAN paper's settings: digits sooner than 1e-4 / 256 here
-    lr: float | None = None  # Adam's; None: the loss's own (bce 2e-4 / 0.5, wgan-gp 1e-4 / 0.0)
+    lr: float | None = None  # Adam's; None: the loss's own, from train.catalog.LOSSES
     beta1: float | None = None
     latent_dim: int = 100
     limit: int | None = None  # train on the first N images only
@@ -27,6 +29,16 @@ class TrainConfig:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+
+    def with_loss_defaults(self) -> "TrainConfig":
+        """The settings with lr and beta1 filled in from the loss's defaults where not given."""
+        defaults = LOSSES[self.loss]
+        return dataclasses.replace(self, lr=defaults.lr if self.lr is None else self.lr,
+                                   beta1=defaults.beta1 if self.beta1 is None else self.beta1)
+
+    @property
+    def beta2(self) -> float:
+        return LOSSES[self.loss].beta2
 
     @classmethod
     def load(cls, path: Path) -> "TrainConfig":

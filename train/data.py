@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from digitgen.images import to_unit_range
+from digitgen.messages import first_line
+
 IMAGE_SIDE = 28
 IDX_NAME = re.compile(r"^(train|t10k)-(images|labels)[.-]idx([13])-ubyte(\.gz)?$")
 IDX_MAGIC = {"images": 0x00000803, "labels": 0x00000801}
@@ -45,9 +48,9 @@ def make_dataset(images, labels, batch_size, seed=None, images_per_epoch=None):
     batch; an unconditional GAN ignores them. With images_per_epoch, an epoch is that many images
     of a stream that reshuffles at every pass.
     """
-    import keras
+    import keras  # here, not at import: loading MNIST needs no Keras
 
-    from train.batches import ShuffledBatches
+    from train.batches import ShuffledBatches  # a keras.utils.PyDataset
 
     steps = max(1, images_per_epoch // batch_size) if images_per_epoch else None
     if keras.backend.backend() == "tensorflow":
@@ -62,15 +65,10 @@ def _tf_dataset(images, labels, batch_size, seed, repeat):
     dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=True)
     dataset = dataset.map(
-        lambda batch, digits: (tf.cast(batch, tf.float32)[..., None] / 127.5 - 1.0, digits),
+        lambda batch, digits: (to_unit_range(tf.cast(batch, tf.float32)[..., None]), digits),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return (dataset.repeat() if repeat else dataset).prefetch(tf.data.AUTOTUNE)
-
-
-def _first_line(error):
-    text = str(error).strip()
-    return text.splitlines()[0][:200] if text else "no message"
 
 
 def _download(split):
@@ -80,7 +78,7 @@ def _download(split):
         train, test = keras.datasets.mnist.load_data()
     except Exception as error:  # no network, a proxy, a broken cache: all end the same way
         raise DataError(
-            f"could not download MNIST ({type(error).__name__}: {_first_line(error)}); "
+            f"could not download MNIST ({type(error).__name__}: {first_line(error, default='no message')}); "
             "pass --data with a local mnist.npz"
         ) from None
     return train if split == "train" else test

@@ -1,85 +1,60 @@
-"""The documents' experiment: is a trained discriminator a good digit classifier?
+"""`python -m train.finetune`: the discriminator-as-classifier experiment from the command line."""
 
-Its conv layers are frozen and a new Dense(10) head is trained on MNIST labels; its test
-accuracy and confusion matrix are set beside the baseline classifier's.
-"""
-
-import json
 from pathlib import Path
 
-import numpy as np
+import click
 
-from train.data import load_mnist
-
-
-def discriminator_classifier(discriminator):
-    """The discriminator's layers up to its logit, frozen, under a new trainable Dense(10) head."""
-    import keras
-
-    from train.models import as_float32
-
-    discriminator = as_float32(discriminator)
-    body = [layer for layer in discriminator.layers if layer.name != "logit"]
-    for layer in body:
-        layer.trainable = False
-    return keras.Sequential(
-        [keras.Input(discriminator.input_shape[1:]), *body,
-         keras.layers.Dense(10, activation="softmax", name="digit_head")],
-        name="discriminator_classifier",
-    )
+from digitgen.cli_support import CONTEXT_SETTINGS, CommandError, run_command
+from train.catalog import CLASSIFIER_FILE
 
 
-def confusion_matrix(labels, predictions):
-    matrix = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
-    return matrix
+@click.command(
+    context_settings=CONTEXT_SETTINGS,
+    epilog="Example:\n\n\b\n  python -m train.finetune --discriminator artifacts/discriminator.keras "
+    "--data mnist.npz --out artifacts/finetune",
+)
+@click.option("--discriminator", type=click.Path(path_type=Path), required=True,
+              help="A trained discriminator.keras (python -m train writes one).")
+@click.option("--data", type=click.Path(dir_okay=True), default=None,
+              help="Local MNIST (mnist.npz or IDX files). Default: download with keras.datasets.mnist.")
+@click.option("--classifier", type=click.Path(dir_okay=False, path_type=Path), default=CLASSIFIER_FILE,
+              show_default=True, help="The baseline classifier to compare with.")
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True, help="Epochs for the new head.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("finetune"),
+              show_default=True, help="Folder for finetune.json and the two confusion-matrix PNGs.")
+def finetune_command(discriminator, data, classifier, epochs, out):
+    """Fine-tune the discriminator as a digit classifier (frozen conv layers, new Dense(10) head)
+    and compare it with the baseline classifier: test accuracy and confusion matrices."""
+    from train.extras import load_keras
+
+    load_keras()
+    from train.classifier import ClassifierError, load_classifier
+    from train.data import DataError
+    from train.discriminator_probe import finetune, write_report
+    from train.models import ModelFileError, load_keras_model
+
+    try:
+        baseline = load_classifier(classifier)
+        model = load_keras_model(discriminator)
+        if isinstance(model.input_shape, list):
+            raise CommandError(f"{discriminator}: a conditional discriminator takes the digit as an input; "
+                               "fine-tune an unconditional one (python -m train --model dcgan)")
+        if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != 1:
+            raise CommandError(f"{discriminator}: not a discriminator (input {model.input_shape}, "
+                               f"output {model.output_shape})")
+        report, matrices = finetune(model, baseline, data, epochs)
+    except (DataError, ClassifierError, ModelFileError) as error:
+        raise CommandError(str(error)) from None
+    write_report(report, matrices, out)
+    for name in ("discriminator", "baseline"):
+        click.echo(f"{name:14s} test accuracy {report[name]['test_accuracy']:.4f} "
+                   f"({report[name]['errors']} errors of {sum(map(sum, matrices[name]))})")
+    click.echo(f"wrote {out / 'finetune.json'}, {out / 'confusion_discriminator.png'}, {out / 'confusion_baseline.png'}")
 
 
-def finetune(discriminator, baseline, data=None, epochs=3, seed=0, verbose=None):
-    """Train the head; return the report and both confusion matrices on the test set."""
-    import keras
-
-    from train.classifier import predict_labels, to_model_input
-
-    keras.utils.set_random_seed(seed)
-    x_train, y_train = load_mnist(data, "train")
-    x_test, y_test = load_mnist(data, "test")
-    model = discriminator_classifier(discriminator)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    from train.callbacks import fit_verbosity  # Keras: not at import, which --help makes
-
-    model.fit(to_model_input(x_train), y_train, batch_size=128, epochs=epochs,
-              verbose=fit_verbosity() if verbose is None else verbose)
-    matrices = {
-        "discriminator": confusion_matrix(y_test, predict_labels(model, x_test)),
-        "baseline": confusion_matrix(y_test, predict_labels(baseline, x_test)),
-    }
-    report = {
-        name: {"test_accuracy": float(np.trace(m) / m.sum()), "errors": int(m.sum() - np.trace(m))}
-        for name, m in matrices.items()
-    }
-    report["discriminator"].update(epochs=epochs, trainable_parameters=int(
-        sum(np.prod(w.shape) for w in model.trainable_weights)))
-    return report, matrices
-
-
-def write_report(report, matrices, out_dir):
-    from train.quality_plots import plot_confusion
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    titles = {"discriminator": "Fine-tuned discriminator (frozen convs + Dense(10))",
-              "baseline": "Baseline CNN classifier"}
-    for name, matrix in matrices.items():
-        accuracy = report[name]["test_accuracy"]
-        plot_confusion(matrix, f"{titles[name]}\ntest accuracy {accuracy:.2%}", out_dir / f"confusion_{name}.png")
-    tmp = out_dir / "finetune.json.tmp"
-    tmp.write_text(json.dumps({**report, "confusion": {k: m.tolist() for k, m in matrices.items()}}, indent=2) + "\n")
-    tmp.replace(out_dir / "finetune.json")
+def main():
+    run_command(finetune_command, prog_name="python -m train.finetune")
 
 
 if __name__ == "__main__":
-    from train.finetune_cli import main
-
     main()

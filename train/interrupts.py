@@ -4,7 +4,15 @@ import contextlib
 import signal
 import threading
 
+from digitgen.cli_support import CommandError
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(CommandError):
+    """A training command stopped by Ctrl-C or SIGTERM: its one line says how to continue."""
+
+    exit_code = 130  # the shell's code for Ctrl-C
 
 
 @contextlib.contextmanager

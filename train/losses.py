@@ -1,6 +1,8 @@
 """The GAN losses and what each asks of the training step and the optimizers, in one table.
 
-A new loss is two functions and one entry in LOSSES; the training step reads the entry.
+A new loss is two functions, one entry in LOSSES here, and its name, summary and optimizer
+defaults in train.catalog.LOSSES (Keras-free, for --help and the config); the training step reads
+the entry.
 Both take the discriminator's raw outputs: logits for the cross-entropy, unbounded scores for the
 Wasserstein critic (no discriminator here ends in a sigmoid).
 """
@@ -39,16 +41,12 @@ class Loss:
     # True: one generator pass updates both networks (the documents' loop); False: the critic steps
     # first, then the generator from fresh noise against the updated critic (WGAN-GP, Algorithm 1).
     joint_update: bool = True
-    # Adam defaults for this loss (--lr and --beta1 override them)
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
 
 
 LOSSES = {
-    # the DCGAN paper's settings (Radford et al. 2016)
+    # the DCGAN paper's (Radford et al. 2016)
     "bce": Loss(bce_discriminator, bce_generator),
-    # Gulrajani et al. 2017, Algorithm 1: n_critic 5, lambda 10, Adam(1e-4, 0, 0.9)
+    # Gulrajani et al. 2017, Algorithm 1: n_critic 5, lambda 10
     "wgan-gp": Loss(wasserstein_critic, wasserstein_generator, critic_steps=5, penalty_weight=10.0,
-                    joint_update=False, lr=1e-4, beta1=0.0, beta2=0.9),
+                    joint_update=False),
 }

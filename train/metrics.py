@@ -96,3 +96,10 @@ def quality_figures(real_features, features, probabilities, k=3):
         "recall": recall,
         "digit_shares": [round(float(s), 6) for s in digit_shares(probabilities)],
     }
+
+
+def confusion_matrix(labels, predictions, digits=10):
+    """Counts of (true digit, predicted digit): rows the true digit."""
+    matrix = np.zeros((digits, digits), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(labels), np.asarray(predictions)), 1)
+    return matrix

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 
-from digitgen.cli_support import CommandError
+from digitgen.atomic import write_atomically
+from digitgen.cli_support import CONTEXT_SETTINGS, CommandError, run_command
 from train.report import hours_by_epoch, read_history
 
 
-@click.command()
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--artifacts", type=click.Path(file_okay=False, path_type=Path), default=Path("artifacts"),
               show_default=True, help="The shipped model's folder.")
 def model_card_command(artifacts):
@@ -103,13 +104,11 @@ def model_card_command(artifacts):
     ```
     """
     # the template is indented with this function's body: one level off every line
-    (art / "MODEL_CARD.md").write_text("\n".join(line.removeprefix("    ") for line in card.splitlines()) + "\n")
+    write_atomically(art / "MODEL_CARD.md", "\n".join(line.removeprefix("    ") for line in card.splitlines()) + "\n")
     click.echo(f"wrote {art / 'MODEL_CARD.md'}")
 
 
 def main():
-    from digitgen.cli_support import run_command
-
     run_command(model_card_command, prog_name="python -m train.model_card")
 
 

@@ -1,12 +1,15 @@
 """The GANs' networks, as the project's design guide describes them, and the table that names them.
 
-A new model is a pair of builders and one entry in MODELS; nothing else names a model.
+A new model is a pair of builders, one entry in MODELS, and its name and summary in
+train.catalog.MODELS (Keras-free, for --help).
 """
 
 from pathlib import Path
 
 import keras
 from keras import layers
+
+from digitgen.messages import first_line
 
 IMAGE_SHAPE = (28, 28, 1)
 DIGITS = 10
@@ -176,8 +179,7 @@ def load_keras_model(path) -> keras.Model:
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for a bad file; all mean "not loadable"
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelFileError(f"{path}: not a loadable Keras model ({message})") from None
+        raise ModelFileError(f"{path}: not a loadable Keras model ({first_line(error)})") from None
 
 
 def load_generator(path) -> keras.Model:

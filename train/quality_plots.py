@@ -8,12 +8,14 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from digitgen.atomic import atomic_path  # noqa: E402
 from digitgen.images import make_grid  # noqa: E402
-from train.report import save_atomically  # noqa: E402
+from train.gates import DIGIT_SHARE_RANGE, FID_FLOOR_FACTOR, MIN_INCEPTION_SCORE  # noqa: E402
 
 
 def _save(figure, out_png):
-    save_atomically(out_png, lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    with atomic_path(out_png) as tmp:
+        figure.savefig(tmp, format="png", dpi=110)
     plt.close(figure)
 
 
@@ -25,8 +27,6 @@ def plot_evaluation(report, images, probabilities, out_png, worst=64):
     width = 0.8 / len(columns)
     for i, (name, shares) in enumerate(columns):
         bars.bar(np.arange(10) + (i - (len(columns) - 1) / 2) * width, shares, width, label=name)
-    from train.evaluate import DIGIT_SHARE_RANGE
-
     low, high = DIGIT_SHARE_RANGE
     bars.axhspan(low, high, color="green", alpha=0.08, label=f"gate {low:.0%}–{high:.0%}")
     bars.set(xticks=range(10), xlabel="digit (classifier's label)", ylabel="share of samples",
@@ -49,9 +49,10 @@ def plot_quality(rows, hours, floor, out_png):
     fid_axis.plot(hours, rows["fid"], "o-", label="generator")
     is_axis.plot(hours, rows["inception_score"], "o-", label="generator")
     if floor:
-        fid_axis.axhline(floor["fid"] * 2.5, color="red", linestyle="--", label="gate: 2.5 × floor")
+        fid_axis.axhline(floor["fid"] * FID_FLOOR_FACTOR, color="red", linestyle="--",
+                         label=f"gate: {FID_FLOOR_FACTOR:g} × floor")
         fid_axis.axhline(floor["fid"], color="gray", linestyle=":", label="real-data floor")
-        is_axis.axhline(9.5, color="red", linestyle="--", label="gate: 9.5")
+        is_axis.axhline(MIN_INCEPTION_SCORE, color="red", linestyle="--", label=f"gate: {MIN_INCEPTION_SCORE:g}")
         is_axis.axhline(floor["inception_score"], color="gray", linestyle=":", label="real data")
     fid_axis.set(xlabel="training hours", ylabel="Fréchet distance (classifier features)", yscale="log",
                  title="FID per epoch evaluated")

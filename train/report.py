@@ -5,6 +5,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from digitgen.atomic import atomic_path
+
 
 def read_history(history_csv):
     """The CSV history as {column: [values]}, one row an epoch (a repeated epoch keeps its last row)."""
@@ -35,7 +37,8 @@ def number_epochs_from_one(history_csv, quality_csv):
         columns = [key for key in table[0] if not key.startswith("val_")] if table else []
         for row in table:
             row["epoch"] = str(int(row["epoch"]) + 1)
-        save_atomically(path, lambda tmp: _write_rows(tmp, columns, table))
+        with atomic_path(path) as tmp:
+            _write_rows(tmp, columns, table)
     return True
 
 
@@ -81,7 +84,8 @@ def plot_losses(history_csv, out_png, title="GAN losses"):
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    save_atomically(out_png, lambda tmp: figure.savefig(tmp, format="png"))
+    with atomic_path(out_png) as tmp:
+        figure.savefig(tmp, format="png")
     plt.close(figure)
 
 
@@ -91,16 +95,5 @@ def make_gif(frame_pngs, out_gif, frame_ms=300):
     if not frames:
         return
     durations = [frame_ms] * (len(frames) - 1) + [frame_ms * 5]
-    save_atomically(
-        out_gif,
-        lambda tmp: frames[0].save(
-            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0
-        ),
-    )
-
-
-def save_atomically(path, write):
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    tmp.replace(path)
+    with atomic_path(out_gif) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)

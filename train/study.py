@@ -1,135 +1,66 @@
-"""The study: GAN variants and the documents' hyperparameters, each trained on the same number of
-images, judged along the way; its results as study.json, study.md and study.png.
+"""`python -m train.study`: the command line over train.study_runs."""
 
-Each configuration is one ordinary run folder of `python -m train` (in a child process, so a run
-is resumable on its own and one run's memory never carries into the next); the study reads the
-runs' history.csv and quality.csv. A finished run (generator.keras written) is not trained again.
-"""
-
-import json
-import os
-import platform
-import statistics
-import subprocess
-import sys
 from pathlib import Path
 
-from train.config import TrainConfig
-from train.report import hours_by_epoch, read_history, save_atomically
+import click
 
-# The baseline is the seed DCGAN (no average); each other configuration changes one thing.
-BASELINE = {"model": "dcgan", "loss": "bce", "ema": 0.0, "batch_size": 128}
-CONFIGURATIONS = {
-    "dcgan": {},
-    "vanilla": {"model": "vanilla"},
-    "cdcgan": {"model": "cdcgan", "ema": 0.999},  # the shipped recipe
-    "dcgan-wgan-gp": {"loss": "wgan-gp"},
-    "dcgan-lr-1e-4": {"lr": 1e-4},
-    "dcgan-batch-64": {"batch_size": 64},
-    "dcgan-batch-256": {"batch_size": 256},
-    "dcgan-beta1-0.9": {"beta1": 0.9},
-    "dcgan-average": {"ema": 0.999},
-}
+from digitgen.cli_support import CONTEXT_SETTINGS, CommandError, run_command
+from train.interrupts import Interrupted, terminate_as_interrupt
+from train.study_runs import CONFIGURATIONS, run_configuration, summarize, train_arguments, write_results
 
 
-def settings_of(name):
-    return {**BASELINE, **CONFIGURATIONS[name]}
+@click.command(
+    context_settings=CONTEXT_SETTINGS,
+    epilog="Examples:\n\n\b\n"
+    "  python -m train.study --data mnist.npz                 # every configuration, 60,000 images each\n"
+    "  python -m train.study --data mnist.npz --images 600000 --out runs/study-10   # ten passes each\n"
+    "  python -m train.study --data mnist.npz --only dcgan --only dcgan-wgan-gp",
+)
+@click.option("--data", type=click.Path(dir_okay=True), default=None,
+              help="Local MNIST (mnist.npz or IDX files). Default: download with keras.datasets.mnist.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/study"),
+              show_default=True, help="Folder of the runs (one folder each) and of study.json, study.md, study.png.")
+@click.option("--only", "names", multiple=True, type=click.Choice(list(CONFIGURATIONS)),
+              help="Train only this configuration; repeat for several. Default: all.")
+@click.option("--images", type=click.IntRange(min=1), default=60_000, show_default=True,
+              help="Training images each configuration sees (the same budget for all).")
+@click.option("--images-per-epoch", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Images between two evaluations: the points of the FID curve.")
+@click.option("--eval-samples", type=click.IntRange(min=10), default=5_000, show_default=True,
+              help="Digits generated for each evaluation.")
+@click.option("--budget-hours", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Also stop each configuration after this much training time.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N images only.")
+@click.option("--mixed-precision", is_flag=True, help="Passed to python -m train.")
+def study_command(data, out, names, images, images_per_epoch, eval_samples, budget_hours, limit, mixed_precision):
+    """Train GAN variants and hyperparameter choices (see train/study.py) for the same number of
+    images each, one run folder each, resumable; then write study.json, study.md and study.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for name in names or CONFIGURATIONS:
+        run_dir = out / name
+        if not (run_dir / "generator.keras").is_file():
+            click.echo(f"training {name} (log: {out / (name + '.log')})")
+            arguments = train_arguments(name, run_dir, data, images, images_per_epoch, eval_samples,
+                                        budget_hours, limit, mixed_precision)
+            try:
+                with terminate_as_interrupt():
+                    code = run_configuration(arguments, out / f"{name}.log")
+            except KeyboardInterrupt:
+                raise Interrupted("interrupted; run the same command again to continue the study") from None
+            if code:
+                raise CommandError(f"{name}: python -m train failed (exit {code}); see {out / (name + '.log')}")
+        results[name] = summarize(name, run_dir)
+        click.echo(f"{name}: FID {results[name]['fid']:.2f} after {results[name]['hours']:.3f} h")
+    plan = {"images": images, "images_per_epoch": images_per_epoch, "eval_samples": eval_samples,
+            "budget_hours": budget_hours, "limit": limit, "data": str(data) if data else None}
+    write_results(results, out, plan)
+    click.echo(f"wrote {out / 'study.json'}, {out / 'study.md'} and {out / 'study.png'}")
 
 
-def train_arguments(name, run_dir, data, images, images_per_epoch, eval_samples, budget_hours, limit,
-                    mixed_precision):
-    """The `python -m train` command line of one configuration (with --resume when it has begun)."""
-    arguments = [sys.executable, "-m", "train", "--out", str(run_dir), "--seed", "0",
-                 "--epochs", str(max(1, images // images_per_epoch)), "--images-per-epoch", str(images_per_epoch),
-                 "--eval-every", "1", "--eval-samples", str(eval_samples)]
-    if (run_dir / "config.json").is_file():
-        return arguments + ["--resume"] + (["--data", str(data)] if data else [])
-    for key, value in settings_of(name).items():
-        arguments += [f"--{key.replace('_', '-')}", str(value)]
-    for option, value in (("--data", data), ("--budget-hours", budget_hours), ("--limit", limit)):
-        if value:
-            arguments += [option, str(value)]
-    return arguments + (["--mixed-precision"] if mixed_precision else [])
-
-
-def run_configuration(arguments, log_path):
-    """Train one configuration in a child process, its output appended to log_path; a Ctrl-C or
-    SIGTERM here stops the child at its next checkpoint, then reaches the caller."""
-    checkout = str(Path(__file__).resolve().parents[1])  # train/ runs from a checkout, wherever the caller is
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [checkout, os.environ.get("PYTHONPATH")]))}
-    with open(log_path, "a") as log:
-        child = subprocess.Popen(arguments, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        try:
-            return child.wait()
-        except BaseException:
-            child.terminate()  # python -m train defers SIGTERM until its checkpoint is whole
-            child.wait()
-            raise
-
-
-def summarize(name, run_dir):
-    """One configuration's row and its FID-against-hours curve, from the run's files."""
-    config = TrainConfig.load(run_dir / "config.json")
-    history = read_history(run_dir / "history.csv")
-    quality = read_history(run_dir / "quality.csv")
-    hours_at = hours_by_epoch(history)
-    row = {key: getattr(config, key) for key in ("model", "loss", "lr", "beta1", "batch_size", "ema")}
-    row.update({key: quality[key][-1] for key in ("fid", "floor_fid", "inception_score", "floor_inception_score",
-                                                     "label_accuracy", "precision", "recall")})
-    row.update(d_loss=history["d_loss"][-1], g_loss=history["g_loss"][-1],
-               images_per_s=statistics.median(history["images_per_s"]), hours=max(hours_at.values(), default=0.0),
-               epochs=len(history["epoch"]),
-               curve=[[hours_at.get(epoch), fid] for epoch, fid in zip(quality["epoch"], quality["fid"])])
-    return row
-
-
-def write_results(results, out_dir, plan):
-    """study.json, study.md (the table) and study.png (FID against hours of training)."""
-    report = {"plan": plan, "machine": machine(), "configurations": results}
-    save_atomically(out_dir / "study.json", lambda tmp: Path(tmp).write_text(json.dumps(report, indent=2) + "\n"))
-    save_atomically(out_dir / "study.md", lambda tmp: Path(tmp).write_text(markdown_table(results)))
-    plot_fid_against_hours(results, out_dir / "study.png")
-
-
-def markdown_table(results):
-    header = ["configuration", "FID (floor)", "IS (floor)", "label acc.", "precision", "recall",
-              "D loss", "G loss", "images/s", "hours"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, row in sorted(results.items(), key=lambda item: item[1]["fid"]):
-        accuracy = f"{row['label_accuracy']:.1%}" if row["label_accuracy"] is not None else "—"
-        lines.append(
-            f"| {name} | {row['fid']:.2f} ({row['floor_fid']:.2f}) | {row['inception_score']:.2f} "
-            f"({row['floor_inception_score']:.2f}) | {accuracy} | {row['precision']:.3f} | {row['recall']:.3f} | "
-            f"{row['d_loss']:.3f} | {row['g_loss']:.3f} | {row['images_per_s']:.0f} | {row['hours']:.3f} |")
-    return "\n".join(lines) + "\n"
-
-
-def plot_fid_against_hours(results, out_png):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(8, 5), dpi=110)
-    for name, row in sorted(results.items()):
-        points = [(hours, fid) for hours, fid in row["curve"] if hours is not None and fid is not None]
-        axes.plot(*zip(*points), marker="o", markersize=3, label=name)
-    floor = min(row["floor_fid"] for row in results.values())
-    axes.axhline(floor, color="gray", linestyle="--", linewidth=1, label="real-data floor")
-    axes.set(xlabel="hours of training (this machine)", ylabel="FID (classifier features)", yscale="log",
-             title="Sample quality against training time")
-    axes.legend(fontsize=8)
-    figure.tight_layout()
-    save_atomically(out_png, lambda tmp: figure.savefig(tmp, format="png"))
-    plt.close(figure)
-
-
-def machine():
-    return {"processor": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version()}
+def main():
+    run_command(study_command, prog_name="python -m train.study")
 
 
 if __name__ == "__main__":
-    from train.study_cli import main
-
     main()

@@ -6,16 +6,22 @@ from pathlib import Path
 
 import keras
 
+from digitgen.atomic import atomic_path
 from digitgen.quiet import native_chatter_silenced
-from train.callbacks import (HistoryLog, InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget,
-                             fit_verbosity, grid_inputs)
-from train.config import TrainConfig
+from train.backend_steps import BACKEND_STEPS
 from train.batches import ShuffledBatches
+from train.callbacks import (HistoryLog, InterruptSafeBackup, QualityLog, SampleGrid, Throughput, TimeBudget,
+                             grid_inputs)
+from train.classifier import load_classifier
+from train.config import TrainConfig
+from train.console import fit_verbosity
 from train.data import load_mnist, make_dataset
 from train.device import PLACEMENTS, pick_placement, use_mixed_precision
-from train.gan import BACKEND_STEPS, GAN
+from train.evaluation import Evaluator
+from train.gan import GAN
 from train.losses import LOSSES
 from train.models import MODELS
+from train.quality_plots import plot_quality
 from train.report import hours_by_epoch, make_gif, number_epochs_from_one, plot_losses, read_history
 
 CONFIG_FILE = "config.json"
@@ -53,16 +59,8 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose=None
     if verbose is None:
         verbose = fit_verbosity()
     config = prepare_run(config, out_dir, resume)
-    backend = keras.backend.backend()
-    if backend not in BACKEND_STEPS or backend not in PLACEMENTS:
-        raise RunError(f"Keras's {backend} backend cannot train these GANs: set KERAS_BACKEND to tensorflow or jax")
-    if config.model not in MODELS:
-        raise RunError(f"unknown model {config.model!r}: choose from {', '.join(MODELS)}")
-    if config.loss not in LOSSES:
-        raise RunError(f"unknown loss {config.loss!r}: choose from {', '.join(LOSSES)}")
-    loss = LOSSES[config.loss]
-    config.lr = loss.lr if config.lr is None else config.lr
-    config.beta1 = loss.beta1 if config.beta1 is None else config.beta1
+    check_names(config)
+    loss, config = LOSSES[config.loss], config.with_loss_defaults()
     images_per_step = config.batch_size * loss.critic_steps
     images, labels = load_mnist(config.data, "train", config.limit)
     if len(images) < images_per_step:
@@ -78,31 +76,60 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose=None
     if config.batch_size % placement.replicas:
         raise RunError(f"--batch-size {config.batch_size} does not split over {placement.replicas} devices")
     policy = use_mixed_precision(config.mixed_precision, placement)
-    print(f"training {config.model} ({config.loss}) on {placement.description}, Keras {backend} backend"
-          f"{f', {policy}' if policy else ''}: "
+    print(f"training {config.model} ({config.loss}) on {placement.description}, Keras {keras.backend.backend()} "
+          f"backend{f', {policy}' if policy else ''}: "
           f"{len(images)} images, batch {config.batch_size}, epochs {config.epochs}"
           f"{f', generator average decay {config.ema}' if config.ema else ''}"
           f"{f', a budget of {config.budget_hours:g} h' if config.budget_hours else ''}")
-
-    build_generator, build_discriminator = MODELS[config.model]
     with placement.scope():
-        generator = build_generator(config.latent_dim)
-        discriminator = build_discriminator()
-        gan = GAN(generator, discriminator, config.latent_dim, seed=config.seed, ema_decay=config.ema)
-        gan.compile(
-            d_optimizer=_adam(config, loss, loss_scaling=policy == "mixed_float16"),
-            g_optimizer=_adam(config, loss, loss_scaling=policy == "mixed_float16"),
-            loss=loss,
-        )
+        gan = build_gan(config, loss, loss_scaling=policy == "mixed_float16")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     config.save(out_dir / CONFIG_FILE)
+    dataset, steps = make_dataset(images, labels, images_per_step, config.seed, config.images_per_epoch)
+    history = gan.fit(
+        dataset,
+        epochs=config.epochs,
+        steps_per_epoch=steps,
+        callbacks=run_callbacks(gan, config, out_dir, images_per_step, judge, dataset),
+        shuffle=False,  # the pipeline shuffles
+        verbose=verbose,
+    )
+    save_outputs(gan, out_dir, config.model)
+    return history
+
+
+def check_names(config):
+    """RunError for a backend, model or loss this code cannot train (a config.json edited by hand)."""
+    backend = keras.backend.backend()
+    if backend not in BACKEND_STEPS or backend not in PLACEMENTS:
+        raise RunError(f"Keras's {backend} backend cannot train these GANs: set KERAS_BACKEND to tensorflow or jax")
+    if config.model not in MODELS:
+        raise RunError(f"unknown model {config.model!r}: choose from {', '.join(MODELS)}")
+    if config.loss not in LOSSES:
+        raise RunError(f"unknown loss {config.loss!r}: choose from {', '.join(LOSSES)}")
+
+
+def build_gan(config, loss, loss_scaling=False):
+    """The model table's networks as one compiled GAN, each network with an Adam of its own."""
+    build_generator, build_discriminator = MODELS[config.model]
+    gan = GAN(build_generator(config.latent_dim), build_discriminator(), config.latent_dim, seed=config.seed,
+              ema_decay=config.ema)
+    gan.compile(d_optimizer=_adam(config, loss_scaling), g_optimizer=_adam(config, loss_scaling), loss=loss)
+    return gan
+
+
+def run_callbacks(gan, config, out_dir, images_per_step, judge, dataset):
+    """What fit() does at each epoch's end: images/s, the sample grid, the history row, the time
+    budget, the quality row, and last the checkpoint."""
     callbacks = [
         Throughput(images_per_step),
-        SampleGrid(gan.sampler, *grid_inputs(generator, config.grid_size, config.latent_dim),
+        SampleGrid(gan.sampler, *grid_inputs(gan.generator, config.grid_size, config.latent_dim),
                    out_dir=out_dir / SAMPLES_DIR),
         HistoryLog(str(out_dir / HISTORY_FILE), append=True),
     ]
+    if isinstance(dataset, ShuffledBatches):  # batches follow fit()'s epoch, a resumed one's too
+        callbacks.insert(0, keras.callbacks.LambdaCallback(on_epoch_begin=dataset.start_epoch))
     if config.budget_hours:
         callbacks.append(TimeBudget(config.budget_hours, training_seconds(out_dir)))
     if judge:
@@ -113,19 +140,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, verbose=None
     # repeated, and read_history keeps the last) instead of losing them.
     callbacks.append(InterruptSafeBackup(
         str(out_dir / CHECKPOINT_DIR), delete_checkpoint=False, double_checkpoint=True))
-    dataset, steps = make_dataset(images, labels, images_per_step, config.seed, config.images_per_epoch)
-    if isinstance(dataset, ShuffledBatches):  # batches follow fit()'s epoch, a resumed one's too
-        callbacks.insert(0, keras.callbacks.LambdaCallback(on_epoch_begin=dataset.start_epoch))
-    history = gan.fit(
-        dataset,
-        epochs=config.epochs,
-        steps_per_epoch=steps,
-        callbacks=callbacks,
-        shuffle=False,  # the pipeline shuffles
-        verbose=verbose,
-    )
-    save_outputs(gan, out_dir, config.model)
-    return history
+    return callbacks
 
 
 def set_random_seed(seed):
@@ -148,9 +163,6 @@ def _absent(module):
 
 def quality_judge(config, train_images):
     """For --eval-every: the cached classifier with the test set judged once, and the real-data floor."""
-    from train.classifier import load_classifier
-    from train.evaluate import Evaluator
-
     evaluator = Evaluator(load_classifier(), *load_mnist(config.data, "test"))
     return evaluator, evaluator.floor(train_images, config.eval_samples)
 
@@ -166,10 +178,8 @@ def save_outputs(gan: GAN, out_dir: Path, model_name: str):
     """The networks as plain .keras files (the generator: its weight average, when there is one),
     the loss plot and the progress GIF."""
     for name, model in (("generator", gan.sampler), ("discriminator", gan.discriminator)):
-        path = out_dir / f"{name}.keras"
-        tmp = path.with_name(path.stem + ".tmp.keras")  # Keras insists on the .keras suffix
-        model.save(tmp)
-        tmp.replace(path)
+        with atomic_path(out_dir / f"{name}.keras") as tmp:
+            model.save(tmp)
     if (out_dir / HISTORY_FILE).is_file():
         plot_losses(out_dir / HISTORY_FILE, out_dir / "losses.png", title=f"{model_name} losses")
     if (out_dir / QUALITY_FILE).is_file():
@@ -179,8 +189,6 @@ def save_outputs(gan: GAN, out_dir: Path, model_name: str):
 
 def plot_quality_over_training(out_dir: Path):
     """quality.png: FID and Inception Score against hours of training (from the history's epoch times)."""
-    from train.quality_plots import plot_quality
-
     elapsed = hours_by_epoch(read_history(out_dir / HISTORY_FILE))
     quality = read_history(out_dir / QUALITY_FILE)
     hours = [elapsed.get(epoch, float("nan")) for epoch in quality["epoch"]]
@@ -188,6 +196,6 @@ def plot_quality_over_training(out_dir: Path):
     plot_quality(quality, hours, floor, out_dir / "quality.png")
 
 
-def _adam(config, loss, loss_scaling):
-    optimizer = keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta1, beta_2=loss.beta2)
+def _adam(config, loss_scaling):
+    optimizer = keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta1, beta_2=config.beta2)
     return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer
