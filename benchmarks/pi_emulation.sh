@@ -12,11 +12,15 @@
 # arrays pixel by pixel (how many differ, by how many grey levels). Needs root, a Debian or Ubuntu
 # host, and the network to reach Debian's mirror and PyPI; takes 20-40 minutes (the Debian roots
 # are kept in $WORK for the next run). Not run in CI. Usage: sudo benchmarks/pi_emulation.sh
+# ONLY="armhf" (any of x86 arm64 armhf) reruns those parts; the comparison reads every output in
+# $WORK/out, the other parts' from their last run.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/var/tmp/digitgen-emulation}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 N_ARRAY=${N_ARRAY:-256}  # digits in the array comparisons (emulated reference BLAS is slow)
+ONLY=${ONLY:-x86 arm64 armhf}
+part() { [[ " $ONLY " == *" $1 "* ]]; }
 mkdir -p "$WORK"
 cd "$WORK"
 
@@ -58,8 +62,9 @@ python3 -m venv "$WORK/x86-venv"
 "$WORK/x86-venv/bin/pip" install -q --upgrade pip build
 rm -rf "$WORK/dist" && "$WORK/x86-venv/bin/python" -m build -q --wheel --outdir "$WORK/dist" "$REPO" >/dev/null
 WHEEL=$(ls "$WORK"/dist/*.whl)
+"$WORK/x86-venv/bin/pip" install -q --force-reinstall --no-deps "$WHEEL"
 "$WORK/x86-venv/bin/pip" install -q "$WHEEL" 'ai-edge-litert>=2.3'
-for backend in onnx tflite numpy; do
+part x86 && for backend in onnx tflite numpy; do
   DIGITGEN_CACHE_DIR=off run_commands "x86-64 $backend" "$WORK/out/x86-64-$backend" "$WORK/out/x86-64-$backend" \
     "$WORK/x86-venv/bin/digitgen" --backend "$backend"
 done
@@ -98,6 +103,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- arm64: PyPI's aarch64 wheels, fetched here (the root's pip would be emulated: slow)
+if part arm64; then
 make_root arm64 "$WORK/arm64" python3,python3-venv,ca-certificates
 rm -rf "$WORK/arm64/wheels" && mkdir -p "$WORK/arm64/wheels"
 PLATFORMS=(--platform manylinux2014_aarch64)  # every manylinux tag bookworm's glibc 2.36 accepts
@@ -118,8 +124,10 @@ for pi in "pi4 cortex-a72 0xd08 fp asimd evtstrm crc32 cpuid" "pi5 cortex-a76 0x
     rm -rf "$WORK/out/arm64-$name-$backend" && mv "$WORK/arm64/out" "$WORK/out/arm64-$name-$backend"
   done
 done
+fi
 
 # --- armhf: Debian's numpy, Pillow and click; the wheel into a venv that sees them, no network
+if part armhf; then
 make_root armhf "$WORK/armhf" python3,python3-venv,python3-numpy,python3-pil,python3-click
 cp "$WHEEL" "$WORK/armhf/"
 QEMU_CPU=cortex-a7 chroot "$WORK/armhf" /bin/sh -c "rm -rf /venv && python3 -m venv --system-site-packages /venv && /venv/bin/pip install -q --no-index /$(basename "$WHEEL")"
@@ -128,6 +136,7 @@ QEMU_CPU=cortex-a7 DIGITGEN_CACHE_DIR=off run_commands "armhf cortex-a7 default 
   chroot "$WORK/armhf" /venv/bin/digitgen
 rm -rf "$WORK/out/armhf-a7-default" && mv "$WORK/armhf/out" "$WORK/out/armhf-a7-default"
 QEMU_CPU=cortex-a7 chroot "$WORK/armhf" /venv/bin/digitgen info | sed -n 's/^backend/armhf backend/p'
+fi
 
 # --- the comparison, against x86-64's onnx output (the numpy backend stands in for it) or, for
 # tflite, against x86-64's tflite output

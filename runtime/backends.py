@@ -268,7 +268,7 @@ class NumpyBackend(Engine):
 
         try:
             return self.model.run(feed)[self.output_name]
-        except (GraphError, ValueError, IndexError) as error:  # shapes that do not fit the graph
+        except (GraphError, ValueError, IndexError, TypeError) as error:  # shapes or types that do not fit
             raise ModelError(f"{self.path}: the numpy backend could not run it ({first_line(error)})") from None
 
 

@@ -102,7 +102,7 @@ def _cast(inputs, to):
 
 def _gather(inputs, axis=0):
     data, indices = inputs
-    return (np.take(data, indices.astype(np.int64), axis=axis),)
+    return (np.take(data, indices.astype(np.intp), axis=axis),)  # intp: int32 on 32-bit ARM, where int64 is refused
 
 
 def _concat(inputs, axis):

@@ -106,3 +106,26 @@ def test_without_onnxruntime_the_default_is_numpy_and_stderr_stays_empty(tmp_pat
     reference = tmp_path / "reference.png"
     assert CliRunner().invoke(cli, ["--seed", "42", "--n", "16", "--out", str(reference)]).exit_code == 0
     assert (tmp_path / "digits.png").read_bytes() == reference.read_bytes()
+
+
+class ThirtyTwoBitNumpy:
+    """numpy as 32-bit ARM (Raspberry Pi OS armhf) has it: np.intp is int32, and take() refuses int64
+    indices ("Cannot cast array data from dtype('int64') to dtype('int32') according to the rule
+    'safe'", found under qemu-arm)."""
+
+    intp = np.int32
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def take(data, indices, axis=None):
+        if np.asarray(indices).dtype != np.int32:
+            raise TypeError("Cannot cast array data from dtype('int64') to dtype('int32') according to the rule 'safe'")
+        return np.take(data, indices, axis=axis)
+
+
+def test_the_numpy_backend_indexes_with_the_platforms_integer(monkeypatch):
+    expected = DigitGenerator(backend="numpy").generate(8, seed=5, digit=3)
+    monkeypatch.setattr("digitgen.numpy_graph.np", ThirtyTwoBitNumpy())
+    assert np.array_equal(DigitGenerator(backend="numpy").generate(8, seed=5, digit=3), expected)
