@@ -5,6 +5,7 @@ training side made unimportable, or as a server process."""
 import contextlib
 import gzip
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -104,3 +105,9 @@ def server(*options, preexec_fn=None):
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+def sigint_as_in_a_terminal():
+    """preexec_fn for a child that is sent Ctrl-C: a test run started in the background
+    (`pytest &`) hands its children an ignored SIGINT, which the commands rightly keep ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -17,6 +17,7 @@ from onnx import TensorProto
 from digitgen import DigitGenerator, ModelError
 from digitgen.cli import cli
 from digitgen.model_files import bundled_model_dir
+from tests.helpers import sigint_as_in_a_terminal
 from tests.onnx_models import odd_input_model, tiny_generator
 
 
@@ -169,7 +170,8 @@ def test_api_arguments(tmp_path):
 
 def test_ctrl_c_is_one_line(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "digitgen", "bench", "--seconds", "60"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                               preexec_fn=sigint_as_in_a_terminal)
     process.stdout.readline()  # the benchmark has started
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)

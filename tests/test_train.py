@@ -14,7 +14,7 @@ pytest.importorskip("tensorflow", reason="needs the training side: pip install -
 
 import keras  # noqa: E402
 
-from tests.helpers import checkout_env  # noqa: E402
+from tests.helpers import checkout_env, sigint_as_in_a_terminal  # noqa: E402
 from train.config import TrainConfig  # noqa: E402
 from train.interrupts import interrupts_deferred  # noqa: E402
 from train.report import read_history  # noqa: E402
@@ -125,7 +125,7 @@ def test_ctrl_c_or_kill_leaves_a_run_that_resumes_with_optimizer_state(tmp_path,
     command = [sys.executable, "-m", "train", "--data", str(mnist_npz), "--limit", "256",
                "--batch-size", "64", "--epochs", "500", "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=checkout_env())
+                               env=checkout_env(), preexec_fn=sigint_as_in_a_terminal)
     metadata = out / "checkpoint" / "training_metadata.json"
     deadline = time.monotonic() + 120
     while not metadata.exists() and time.monotonic() < deadline and process.poll() is None:
