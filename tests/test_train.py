@@ -150,15 +150,19 @@ def test_ctrl_c_or_kill_leaves_a_run_that_resumes_with_optimizer_state(tmp_path,
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
 def test_a_stop_during_a_checkpoint_waits_for_it_to_finish(stop):
-    before = signal.getsignal(stop)
-    finished = False
-    with pytest.raises(KeyboardInterrupt):
-        with interrupts_deferred():
-            os.kill(os.getpid(), stop)
-            time.sleep(0.05)
-            finished = True  # not torn in the middle
-    assert finished
-    assert signal.getsignal(stop) is before
+    terminal = signal.signal(signal.SIGINT, signal.default_int_handler)  # a background pytest ignores it
+    try:
+        before = signal.getsignal(stop)
+        finished = False
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts_deferred():
+                os.kill(os.getpid(), stop)
+                time.sleep(0.05)
+                finished = True  # not torn in the middle
+        assert finished
+        assert signal.getsignal(stop) is before
+    finally:
+        signal.signal(signal.SIGINT, terminal)
 
 
 @pytest.mark.parametrize("model, loss", [("vanilla", "bce"), ("dcgan", "wgan-gp"), ("cdcgan", "wgan-gp")])
